@@ -1,0 +1,45 @@
+"""deepscope: deep learning on images, time series and text that shows what it learned.
+
+``import deepscope`` is fast: torch and the heavy libraries load on first use of a
+submodule (``deepscope.data``, ``deepscope.zoo``, ...) or of ``fit``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from deepscope.train import Run
+
+_SUBMODULES = ("data", "zoo", "train", "nn", "mechanics", "inspect", "explain", "plots", "report", "runs", "recipe")
+
+__all__ = ["__version__", "fit", "open_run", *_SUBMODULES]
+
+
+def fit(model: Any, data: Any, recipe: Any = None, **kwargs: Any) -> Run:
+    """Train ``model`` on ``data`` (see :func:`deepscope.train.fit`). A zoo model without an
+    explicit recipe uses its entry's default recipe."""
+    from deepscope import runs
+
+    return runs.fit(model, data, recipe, **kwargs)
+
+
+def open_run(path: Any, **kwargs: Any) -> Run:
+    """Open a run folder (see :func:`deepscope.runs.open_run`)."""
+    from deepscope import runs
+
+    return runs.open_run(path, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy submodules (PEP 562), so `import deepscope` does not import torch.
+    if name in _SUBMODULES:
+        return importlib.import_module(f"deepscope.{name}")
+    raise AttributeError(f"module 'deepscope' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

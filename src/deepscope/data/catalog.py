@@ -1,0 +1,40 @@
+"""The named-dataset registry and ``load(spec)``, the one way to get a Dataset by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from deepscope.data.spec import Dataset
+from deepscope.errors import DataError, invalid
+from deepscope.registry import Registry
+
+__all__ = ["DATASETS", "Loader", "load", "register_dataset"]
+
+# A loader takes the PATH part of 'kind:PATH' (or None) and the split settings.
+Loader = Callable[..., Dataset]
+DATASETS: Registry[Loader] = Registry("dataset")
+
+
+def register_dataset(name: str, *, kind: str, expects: str, summary: str, needs_path: bool = False):
+    """Register a loader under ``name``. ``expects`` says what PATH must hold (for
+    ``deepscope datasets`` and for error messages)."""
+    return DATASETS.register(name, kind=kind, expects=expects, summary=summary, needs_path=needs_path)
+
+
+def load(spec: str, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False) -> Dataset:
+    """Resolve a data spec such as ``'digits'`` or ``'mnist:~/data/mnist'`` to a Dataset.
+
+    The validation split is ``val_fraction`` of train, carved with ``seed`` (stratified);
+    ``download=True`` lets loaders of standard sets fetch missing files into the cache.
+    """
+    if not isinstance(spec, str) or not spec:
+        raise invalid("data", "a data spec string such as 'digits' or 'mnist:PATH'", spec)
+    name, _, where = spec.partition(":")
+    entry = DATASETS.get(name)
+    path = Path(where).expanduser() if where else None
+    if path is None and entry.meta["needs_path"]:
+        raise DataError(f"Dataset {name!r} needs a path: '{name}:PATH', where PATH is {entry.meta['expects']}.")
+    dataset = entry.builder(path, val_fraction=val_fraction, seed=seed, download=download)
+    dataset.spec = spec
+    return dataset

@@ -1,0 +1,55 @@
+"""Named optimizers and learning-rate schedules (torch.optim does the work)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+
+from deepscope.errors import UnknownNameError, invalid
+
+__all__ = ["OPTIMIZERS", "SCHEDULES", "make_optimizer", "make_schedule"]
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adadelta")
+SCHEDULES = ("constant", "onecycle", "cosine", "step")
+
+
+def make_optimizer(
+    name: str, params: Iterable[torch.nn.Parameter], *, lr: float, weight_decay: float = 0.0, momentum: float = 0.9
+) -> torch.optim.Optimizer:
+    """Build optimizer ``name``: 'sgd' (with Nesterov-free momentum), 'adam', 'adamw',
+    'rmsprop' or 'adadelta' (Keras' mnist_cnn choice; its ``lr`` is a scale, 1.0 by convention)."""
+    if not isinstance(lr, (int, float)) or lr <= 0:
+        raise invalid("lr", "a positive number", lr)
+    key = name.lower()
+    if key == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if key == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if key == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if key == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
+    if key == "adadelta":
+        return torch.optim.Adadelta(params, lr=lr, weight_decay=weight_decay)
+    raise UnknownNameError("optimizer", name, OPTIMIZERS)
+
+
+def make_schedule(
+    name: str, optimizer: torch.optim.Optimizer, *, lr: float, epochs: int, steps_per_epoch: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """Build a schedule stepped once per batch. 'onecycle' warms up for 25% of training then
+    anneals (Smith 2018); 'cosine' anneals from ``lr`` to 0; 'step' divides by 10 at 1/2 and
+    3/4 of training; 'constant' returns None."""
+    key = name.lower()
+    total = max(1, epochs * steps_per_epoch)
+    if key == "constant":
+        return None
+    if key == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total, pct_start=0.25)
+    if key == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    if key == "step":
+        milestones = [total // 2, (3 * total) // 4]
+        return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=0.1)
+    raise UnknownNameError("schedule", name, SCHEDULES)
