@@ -8,7 +8,9 @@ bookkeeping done once per epoch, so it costs no more than writing it yourself
 from __future__ import annotations
 
 import math
+import os
 import platform
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -226,18 +228,22 @@ def _evaluate_loss(model: nn.Module, task: Task, split, batch_size: int) -> dict
 
 def _save_last(path: Path, model, optimizer, schedule, state: TrainState, best, best_epoch: int, bad_epochs: int) -> None:
     """Everything needed to continue exactly: weights, optimizer, schedule, RNG, history.
-    state.json is written last, so a crash mid-save leaves the previous epoch resumable
-    only if all files agree: each file carries the epoch it belongs to."""
-    last = path / "last"
-    meta = {"epoch": str(state.epoch)}
-    save_tensors(last / "model.safetensors", model.state_dict(), metadata=meta)
-    optimizer_rest = save_optimizer(last / "optimizer.safetensors", optimizer)
-    save_tensors(last / "rng.safetensors", {"torch": torch.get_rng_state()}, metadata=meta)
-    write_json(last / "state.json", {
+    Written into last.tmp/ and swapped in by renames, so last/ (or, after a crash between
+    the two renames, last.old/) always holds one complete epoch."""
+    tmp, last, old = path / "last.tmp", path / "last", path / "last.old"
+    shutil.rmtree(tmp, ignore_errors=True)
+    save_tensors(tmp / "model.safetensors", model.state_dict())
+    optimizer_rest = save_optimizer(tmp / "optimizer.safetensors", optimizer)
+    save_tensors(tmp / "rng.safetensors", {"torch": torch.get_rng_state()})
+    write_json(tmp / "state.json", {
         "epoch": state.epoch, "history": state.history, "best": best, "best_epoch": best_epoch,
         "bad_epochs": bad_epochs, "optimizer": optimizer_rest,
         "schedule": schedule.state_dict() if schedule is not None else None,
     })
+    if last.exists():
+        os.replace(last, old)
+    os.replace(tmp, last)
+    shutil.rmtree(old, ignore_errors=True)
     _write_history(path / "history.csv", state.history)
 
 
@@ -249,6 +255,10 @@ def _load_last(path: Path, model, optimizer, schedule, recipe: Recipe) -> dict[s
             f"Given: {recipe.to_dict()}."
         )
     last = path / "last"
+    if not last.is_dir() and (path / "last.old").is_dir():  # crashed between the two renames
+        last = path / "last.old"
+    if not (last / "state.json").is_file():
+        raise RunError(f"Cannot resume {path}: it has no completed epoch (no last/state.json).")
     saved = read_json(last / "state.json")
     try:
         model.load_state_dict(load_tensors(last / "model.safetensors"))

@@ -15,7 +15,7 @@ __all__ = ["mlp", "mnist_mlp", "softmax_regression"]
 @register(
     "softmax_regression", kind="image",
     reference="Linear classifier on MNIST: ~92% test accuracy (LeCun et al. 1998: 12% error for a 1-layer net)",
-    recipe=Recipe(epochs=5, batch_size=128, optimizer="adam", lr=1e-3, schedule="onecycle"),
+    recipe=Recipe(epochs=5, batch_size=128, optimizer="adam", lr=1e-2, schedule="onecycle"),
     example_shape=(1, 28, 28),
 )
 def softmax_regression(in_shape: tuple[int, ...], num_classes: int) -> nn.Sequential:

@@ -1,0 +1,95 @@
+"""The import direction of DESIGN.md §3, checked by parsing every module's imports."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "deepscope"
+
+# package -> deepscope packages it may import (besides itself and the shared base modules).
+BASE = {"errors", "registry", "recipe"}
+ALLOWED = {
+    "errors": set(),
+    "registry": {"errors"},
+    "recipe": {"errors"},
+    "data": BASE,
+    "nn": BASE,
+    "mechanics": BASE,
+    "zoo": BASE | {"nn"},
+    "train": BASE | {"data", "nn"},
+    "inspect": BASE | {"nn", "mechanics", "data"},
+    "explain": BASE | {"nn", "inspect", "data"},
+    "plots": BASE | {"mechanics", "inspect", "explain"},
+    "report": BASE | {"plots", "train", "data"},
+    "runs": BASE | {"data", "zoo", "train", "nn"},
+    "cli": None,  # checked separately: only public API, imported inside functions
+    "__init__": None,
+}
+MECHANICS_THIRD_PARTY = {"numpy", "__future__", "dataclasses", "typing", "collections", "math", "itertools",
+                         "functools", "numbers", "deepscope"}
+
+
+def _runtime_nodes(tree: ast.AST):
+    """Every node except those under `if TYPE_CHECKING:` (annotations only, never executed)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and getattr(child.test, "id", getattr(child.test, "attr", "")) == "TYPE_CHECKING":
+                stack.extend(child.orelse)
+                continue
+            stack.append(child)
+
+
+def _imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = []
+    for node in _runtime_nodes(tree):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+            if node.module == "deepscope":
+                names += [f"deepscope.{a.name}" for a in node.names]
+    return names
+
+
+def _package_of(path: Path) -> str:
+    rel = path.relative_to(SRC)
+    return rel.parts[0].removesuffix(".py")
+
+
+def test_every_module_respects_the_import_direction():
+    violations = []
+    for path in sorted(SRC.rglob("*.py")):
+        package = _package_of(path)
+        allowed = ALLOWED.get(package, set())
+        if allowed is None:
+            continue
+        for name in _imports(path):
+            parts = name.split(".")
+            if parts[0] != "deepscope":
+                if package == "mechanics" and parts[0] not in MECHANICS_THIRD_PARTY:
+                    violations.append(f"{path.relative_to(SRC)} imports {name} (mechanics is numpy-only)")
+                continue
+            if len(parts) == 1:
+                continue
+            target = parts[1]
+            if target != package and target not in allowed and target != "__version__":
+                violations.append(f"{path.relative_to(SRC)} ({package}) imports {name}")
+    assert not violations, "\n".join(violations)
+
+
+def test_every_package_is_declared():
+    packages = {_package_of(p) for p in SRC.rglob("*.py")}
+    assert packages <= set(ALLOWED), f"add {packages - set(ALLOWED)} to ALLOWED with its rule"
+
+
+def test_import_deepscope_and_cli_do_not_import_torch():
+    code = "import sys, deepscope, deepscope.cli; print(sorted(m for m in ('torch', 'matplotlib', 'sklearn') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"

@@ -1,0 +1,90 @@
+"""The command line: train -> evaluate -> report round trip and readable errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from deepscope.cli import main
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "deepscope.cli", *args], capture_output=True, text=True)
+
+
+def test_train_then_evaluate_writes_metrics(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "softmax_regression", "--data", "digits", "--epochs", "3", "--lr", "0.05", "--out", str(out), "--quiet"]) == 0
+    assert "Run folder:" in capsys.readouterr().out
+    assert main(["evaluate", str(out), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    saved = json.loads((out / "metrics.json").read_text())["test"]
+    assert printed["accuracy"] == saved["accuracy"] > 0.85
+    assert main(["evaluate", str(out), "--split", "val"]) == 0
+    text = capsys.readouterr().out
+    assert "confusion matrix" in text and "precision" in text
+    config = json.loads((out / "config.json").read_text())
+    assert config["recipe"]["epochs"] == 3 and config["model"]["name"] == "softmax_regression"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "mnist_cn", "--data", "digits"], "Unknown model 'mnist_cn'. Did you mean 'mnist_cnn'"),
+        (["train", "mlp", "--data", "digitz"], "Unknown dataset 'digitz'. Did you mean 'digits'"),
+        (["train", "mlp", "--data", "digits", "--optimizer", "sgdd", "--epochs", "1"], "Did you mean 'sgd'"),
+        (["evaluate", "/nonexistent/run"], "Run folder /nonexistent/run does not exist"),
+    ],
+)
+def test_bad_input_gives_one_readable_line_and_exit_code_2(args, message):
+    result = _run(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_debug_flag_shows_the_traceback():
+    result = _run("--debug", "train", "mnist_cn", "--data", "digits")
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_model_too_large_for_the_input_is_a_clear_error():
+    from deepscope import zoo
+    from deepscope.errors import InvalidArgumentError
+
+    with pytest.raises(InvalidArgumentError, match=r"Model 'mnist_cnn' cannot take inputs of shape \(1, 4, 4\)"):
+        zoo.create("mnist_cnn", in_shape=(1, 4, 4))
+
+
+def test_zoo_lists_every_model_with_parameters(capsys):
+    from deepscope import zoo
+
+    assert main(["zoo"]) == 0
+    out = capsys.readouterr().out
+    for name in zoo.MODELS.names():
+        assert name in out
+    assert "1,199,882" in out  # mnist_cnn, as in Keras' example
+
+
+def test_zoo_summary_shows_output_shapes(capsys):
+    assert main(["zoo", "--summary", "mnist_cnn"]) == 0
+    out = capsys.readouterr().out
+    assert "(64, 12, 12)" in out and "total parameters: 1,199,882" in out
+
+
+def test_datasets_lists_kinds_and_checks_a_spec(capsys):
+    assert main(["datasets"]) == 0
+    assert "digits" in capsys.readouterr().out
+    assert main(["datasets", "--check", "digits"]) == 0
+    out = capsys.readouterr().out
+    assert '"input_shape": [\n    1,\n    8,\n    8\n  ]' in out and "First training sample" in out
+
+
+def test_help_lists_the_commands():
+    result = _run("--help")
+    assert result.returncode == 0
+    for command in ("demo", "train", "evaluate", "predict", "report", "datasets", "zoo"):
+        assert command in result.stdout
