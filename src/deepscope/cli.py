@@ -12,6 +12,13 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+    from deepscope.train import Run
 
 __all__ = ["main"]
 
@@ -36,6 +43,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     run = runs.fit(model, data, runs_dir=args.runs_dir, seed=args.seed, progress=not args.quiet)
     result = run.evaluate("test")
     _print(f"Test accuracy: {result.accuracy:.4f} on {len(result.y_true)} held-out images")
+    _print("Inside the network (feature maps of one test digit, filters, top patches):")
+    _inspect_run(run, maximize=False, embedding=0)
     report = write_report(run)
     _print(f"Run folder: {run.path}")
     _print(f"Report:     {report}")
@@ -55,9 +64,11 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         return 0
     _print(f"{'name':<14} {'kind':<8} {'spec':<26} what")
     for entry in DATASETS:
-        spec = f"{entry.name}:PATH" if entry.meta["needs_path"] else entry.name
-        _print(f"{entry.name:<14} {entry.meta['kind']:<8} {spec:<26} {entry.meta['summary']}")
-        if entry.meta["needs_path"]:
+        meta = entry.meta
+        spec = f"{entry.name}:PATH" if meta["needs_path"] else f"{entry.name}[:PATH]" if meta.get("downloadable") \
+            else entry.name
+        _print(f"{entry.name:<14} {meta['kind']:<8} {spec:<26} {meta['summary']}")
+        if meta["needs_path"] or meta.get("downloadable"):
             _print(f"{'':<50} PATH: {entry.meta['expects']}")
     return 0
 
@@ -100,7 +111,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not args.model:
             raise invalid("model", "a zoo model name (see `deepscope zoo`)", args.model)
         recipe = zoo.info(args.model).recipe.with_overrides(**overrides)
-        data = data_module.load(args.data, val_fraction=args.val_fraction, seed=recipe.seed, download=args.download)
+        # the entry's preferred loader settings (text: maxlen, vocabulary) unless the spec sets them
+        entry, spec = zoo.info(args.model), args.data
+        if entry.data_options and data_module.DATASETS.get(spec.partition(":")[0]).meta["kind"] == entry.kind:
+            spec = data_module.spec_with_options(spec, entry.data_options)
+        data = data_module.load(spec, val_fraction=args.val_fraction, seed=recipe.seed, download=args.download)
         model = zoo.create(args.model, data=data, seed=recipe.seed)
         run = runs.fit(model, data, recipe, out=args.out, runs_dir=args.runs_dir, progress=not args.quiet)
     best = max(run.history, key=lambda r: r.get("val_accuracy", 0.0)) if run.history else {}
@@ -141,7 +156,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     run = runs.open_run(args.run, load_data=False)
     classes = run.config["data"]["classes"]
     in_shape = tuple(run.config["data"]["input_shape"])
-    x = torch.stack([read_image(Path(f), in_shape) for f in args.files])
+    if run.config["data"]["kind"] == "text":  # raw strings (or @file.txt), tokenized like the training data
+        from deepscope.data import Vocabulary
+
+        texts = [Path(f[1:]).read_text(encoding="utf-8") if f.startswith("@") else f for f in args.files]
+        x = Vocabulary.load(run.path / "vocab.json").encode(texts)  # (N, maxlen)
+    else:
+        x = torch.stack([read_image(Path(f), in_shape) for f in args.files])
     probs = predict_proba(run.model, x)
     k = min(args.top, len(classes))
     results = []
@@ -163,6 +184,169 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     run = runs.open_run(args.run)
     _print(f"Report: {write_report(run)}")
+    return 0
+
+
+def _inspect_run(run: Run, x: torch.Tensor | None = None, layers: Sequence[str] | None = None, k: int = 9,
+                maximize: bool = True, embedding: int = 1000) -> list[Path]:
+    """Write the "Inside the network" figures of ``run`` (filters, feature maps of ``x`` or the
+    first test image, top patches, maximised inputs, embedding map) into run/figures/ and add
+    the section to its report (``deepscope inspect`` and ``deepscope demo``)."""
+    import re
+
+    from deepscope import inspect, plots
+    from deepscope.errors import invalid
+    from deepscope.report import add_report_section
+
+    model, data = run.model, run.data
+    if data is None:
+        raise invalid("run", "a run whose data can be loaded (top patches need its test images)", str(run.path))
+    convs = inspect.conv_layers(model)
+    if not convs:
+        raise invalid("run", "a run of a CNN (a model with nn.Conv2d layers)", str(run.path))
+    chosen = list(layers) if layers else None
+    first_conv = next((n for n in chosen or [] if n in convs), convs[0])
+    x = data.test.tensors[0][0] if x is None else x  # (C, H, W)
+    figures: list[tuple[Path, str]] = []
+    lines = []
+
+    def save(figure: object, name: str, caption: str) -> None:
+        path = plots.save_figure(figure, run.path / "figures" / f"inspect_{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png")
+        figures.append((path, caption))
+        _print(f"  {path}")
+
+    result = inspect.filters(model, first_conv)
+    save(plots.filters_figure(result), "filters", f"The {len(result.kernels)} learned kernels of layer {result.label}.")
+    maps = inspect.feature_maps(model, x, chosen)
+    save(plots.feature_maps_figure(maps), "feature_maps",
+         "Feature maps of one input: what every conv and pooling layer computes from it.")
+    for layer in chosen or convs:
+        patches = inspect.top_patches(model, data, layer, k=k)
+        save(plots.top_patches_figure(patches), f"top_patches_{layer}",
+             f"For each channel of layer {patches.label}, the {patches.k} test-image patches "
+             f"({patches.rf_size[0]}x{patches.rf_size[1]} pixels, its receptive field) that activate it most.")
+    if maximize:
+        found = inspect.maximize_channels(model, first_conv, in_shape=data.input_shape, data=data)
+        beaten = sum(bool(r.exceeds_data) for r in found)
+        save(plots.maximized_figure(found), f"maximize_{first_conv}",
+             f"Inputs built by gradient ascent for each channel of layer {first_conv}: "
+             f"{beaten} of {len(found)} excite their channel's centre unit more than any test image does.")
+        lines.append(f"Activation maximisation: {beaten} of {len(found)} channels of layer {first_conv} respond "
+                     "more to the input found by gradient ascent than to any test image.")
+    if embedding:
+        mapped = inspect.embedding_map(model, data, n=embedding)
+        save(plots.embedding_figure(mapped), "embedding",
+             f"t-SNE map of layer {mapped.layer}'s features for {len(mapped.coords)} test samples, coloured by class.")
+    text = ("What the trained network computes: its first-layer kernels, the feature maps of one input, "
+            "and for each channel the dataset regions it responds to most. " + " ".join(lines))
+    add_report_section(run.path, "Inside the network", figures, text=text)
+    return [path for path, _ in figures]
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from deepscope import runs
+    from deepscope.data import read_image
+    from deepscope.report import write_report
+
+    run = runs.open_run(args.run)
+    x = read_image(Path(args.input), tuple(run.config["data"]["input_shape"])) if args.input else None
+    _print(f"Inspecting {run.name}; figures:")
+    _inspect_run(run, x, args.layers, k=args.k, maximize=not args.no_maximize, embedding=args.embedding)
+    _print(f"Report: {write_report(run)}")
+    return 0
+
+
+CONV_EXAMPLES = ("cross", "ell", "digit")
+CONV_MAX_SIDE = 512  # larger images are shrunk (average pooling) before the figures: the loops are numpy
+
+
+def _conv_image(spec: str) -> tuple[np.ndarray, str]:
+    """(H, W) grey image in [0, 1] and a short name for ``deepscope conv IMAGE``: a file, or
+    ``example:cross`` / ``example:ell`` (7x7 binary) / ``example:digit`` (scikit-learn digit 0)."""
+    from deepscope import mechanics
+    from deepscope.errors import UnknownNameError
+
+    if spec.startswith("example:"):
+        name = spec.partition(":")[2]
+        if name == "digit":
+            from sklearn.datasets import load_digits
+
+            return load_digits().images[0] / 16.0, "digit"  # (8, 8), a handwritten 0
+        if name not in CONV_EXAMPLES:
+            raise UnknownNameError("example image", name, CONV_EXAMPLES)
+        return mechanics.example_image(name), name
+    from deepscope.data.images import open_image, to_array
+
+    return to_array(open_image(spec), "L") / 255.0, Path(spec).stem  # (H, W)
+
+
+def cmd_conv(args: argparse.Namespace) -> int:
+    """Convolution mechanics as pictures: conv -> ReLU -> pool, a kernel stack, pooling's
+    shift invariance and (with --steps) the window sliding, as PNGs and a GIF."""
+    import math
+
+    from deepscope import mechanics, plots
+    from deepscope.errors import invalid
+
+    image, name = _conv_image(args.image)
+    if args.kernel_file:
+        kernel, kernel_name = mechanics.load_kernel(args.kernel_file), Path(args.kernel_file).name
+    else:
+        kernel_name = args.kernel or "edge-h"
+        kernel = mechanics.get_kernel(kernel_name)
+    padding: int | str = args.padding
+    if padding not in ("valid", "same"):
+        if not padding.isdigit():
+            raise invalid("--padding", "an int >= 0, 'valid' or 'same'", padding)
+        padding = int(padding)
+    out = Path(args.out or f"conv-{name}")
+    if max(image.shape) > CONV_MAX_SIDE:
+        factor = math.ceil(max(image.shape) / CONV_MAX_SIDE)
+        image = mechanics.avg_pool2d(image, size=factor)
+        _print(f"Image shrunk by {factor} (average pooling) to {image.shape[0]}x{image.shape[1]} for speed.")
+
+    paths = []
+    pipeline = mechanics.conv_pipeline(image, kernel, padding=padding, stride=args.stride, pool=args.pool)
+    paths.append(plots.save_figure(plots.conv_pipeline_figure(pipeline, kernel_name), out / "conv-relu-pool.png"))
+    stack = {k: v for k, v in mechanics.KERNELS.items() if k != "identity"}
+    if args.kernel_file and kernel.shape == (3, 3):
+        stack[kernel_name] = kernel
+    maps = mechanics.apply_kernels(image, stack, padding=padding, stride=args.stride)
+    paths.append(plots.save_figure(plots.kernel_stack_figure(maps), out / "feature-maps.png"))
+    shifts = tuple(s for s in (1, 4) if s < image.shape[1])
+    shift = mechanics.pooling_shift_invariance(image, shifts=shifts, size=args.pool)
+    paths.append(plots.save_figure(plots.shift_invariance_figure(shift), out / "pooling-shift.png"))
+    if args.steps:
+        small = image
+        if max(image.shape) > plots.MAX_CELLS_WITH_NUMBERS:
+            factor = math.ceil(max(image.shape) / plots.MAX_CELLS_WITH_NUMBERS)
+            small = mechanics.avg_pool2d(image, size=factor)
+            _print(f"Image {image.shape[0]}x{image.shape[1]} is larger than {plots.MAX_CELLS_WITH_NUMBERS}x"
+                   f"{plots.MAX_CELLS_WITH_NUMBERS}: the step animation uses a {small.shape[0]}x{small.shape[1]} "
+                   f"copy (average pooling by {factor}).")
+        steps = mechanics.conv2d_steps(small, kernel, padding=padding, stride=args.stride)
+        paths.append(plots.save_gif(plots.conv_steps_frames(steps), out / "steps.gif"))
+    for path in paths:
+        _print(path)
+    return 0
+
+
+def cmd_words(args: argparse.Namespace) -> int:
+    """Embedding view of a text run: nearest neighbours of words and a 2-D map of frequent words."""
+    from deepscope import inspect, plots, runs
+    from deepscope.data import Vocabulary
+    from deepscope.errors import invalid
+
+    run = runs.open_run(args.run, load_data=False)
+    if run.config["data"]["kind"] != "text":
+        raise invalid("run", "a run trained on text data", str(run.path))
+    vocab = Vocabulary.load(run.path / "vocab.json")
+    for found in inspect.nearest_words(run.model, vocab.tokens, args.near or [], k=args.k):
+        _print(f"{found.word:>14}: " + ", ".join(f"{w} {s:.2f}" for w, s in zip(found.words, found.similarities)))
+    if args.map:
+        mapped = inspect.word_map(run.model, vocab.tokens, n=args.map, method=args.method, maxlen=vocab.maxlen,
+                                  classes=run.config["data"]["classes"])
+        _print(plots.save_figure(plots.word_map_figure(mapped), run.path / "figures" / "word_map.png"))
     return 0
 
 
@@ -217,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("predict", help="top-k classes for image files")
+    p = sub.add_parser("predict", help="top-k classes for image files, or for raw texts (text runs; @FILE reads one)")
     p.add_argument("run")
     p.add_argument("files", nargs="+")
     p.add_argument("--top", type=int, default=3)
@@ -229,6 +413,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     # Commands added by later features register below this line (one add_parser block each).
+    p = sub.add_parser("inspect", help="filters, feature maps, top patches and embedding map of a trained CNN run")
+    p.add_argument("run")
+    p.add_argument("--input", metavar="FILE", help="image whose feature maps to draw (default: the first test image)")
+    p.add_argument("--layers", nargs="+", metavar="NAME", help="layers to inspect, by module name (default: all conv/pool)")
+    p.add_argument("--k", type=int, default=9, help="patches per channel (default: 9)")
+    p.add_argument("--embedding", type=int, default=1000, metavar="N", help="test samples in the t-SNE map (0: none)")
+    p.add_argument("--no-maximize", action="store_true", help="skip activation maximisation")
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("conv", help="convolution, ReLU and pooling step by step, as pictures (PNG + GIF)")
+    p.add_argument("image", help="image file (read as grey, scaled to [0, 1]) or example:cross|ell|digit")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--kernel", metavar="NAME", help="identity, blur, edge-h, edge-v, sharpen, sobel-x, sobel-y "
+                       "(default: edge-h)")
+    which.add_argument("--kernel-file", metavar="F", help="kernel as text/CSV rows of numbers, or .npy")
+    p.add_argument("--padding", default="valid", help="an int, 'valid' or 'same' (default: valid)")
+    p.add_argument("--stride", type=int, default=1)
+    p.add_argument("--pool", type=int, default=2, help="max-pool window and stride (default: 2; 1: none)")
+    p.add_argument("--steps", action="store_true", help="also write steps.gif: the window sliding, one frame per output")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: ./conv-<image name>)")
+    p.set_defaults(func=cmd_conv)
+
+    p = sub.add_parser("words", help="a text run's embedding: nearest neighbours of words, map of frequent words")
+    p.add_argument("run")
+    p.add_argument("--near", nargs="+", metavar="WORD", help="words whose nearest neighbours (cosine) to print")
+    p.add_argument("--k", type=int, default=8, help="neighbours per word (default: 8)")
+    p.add_argument("--map", type=int, default=300, metavar="N", help="most frequent words on the map (0: no map)")
+    p.add_argument("--method", default="tsne", choices=("tsne", "pca"))
+    p.set_defaults(func=cmd_words)
+
     return parser
 
 

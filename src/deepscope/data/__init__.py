@@ -1,11 +1,34 @@
 """Datasets: one spec for every source (built-in, files, downloads, arrays)."""
 
 from deepscope.data import builtin as builtin  # registers 'digits'
+from deepscope.data import text as text  # registers 'text', 'imdb'
+from deepscope.data import cifar as cifar  # registers 'cifar10'
+from deepscope.data import folders as folders  # registers 'images'
+from deepscope.data import idx as idx  # registers 'mnist', 'fashion-mnist'
+from deepscope.data import ucr as ucr  # registers 'ucr'
+from deepscope.data import forecast as forecast  # registers 'series'
+from deepscope.data import synthetic as synthetic  # registers 'addition', 'moving_squares'
 from deepscope.data.arrays import from_arrays as from_arrays
 from deepscope.data.catalog import DATASETS as DATASETS
 from deepscope.data.catalog import load as load
 from deepscope.data.catalog import register_dataset as register_dataset
+from deepscope.data.download import deepscope_home as deepscope_home
+from deepscope.data.download import download as download
+from deepscope.data.download import download_dataset as download_dataset
+from deepscope.data.idx import read_idx as read_idx
+from deepscope.data.images import read_image as read_image
 from deepscope.data.spec import Dataset as Dataset
 from deepscope.data.spec import split_train_val as split_train_val
+from deepscope.data.text import from_texts as from_texts
+from deepscope.data.text import load_imdb as load_imdb
+from deepscope.data.text import load_text as load_text
+from deepscope.data.text import spec_with_options as spec_with_options
+from deepscope.data.tokenizer import Corpus as Corpus
+from deepscope.data.tokenizer import Vocabulary as Vocabulary
+from deepscope.data.tokenizer import tokenize as tokenize
 
-__all__ = ["DATASETS", "Dataset", "from_arrays", "load", "register_dataset", "split_train_val"]
+__all__ = [
+    "Corpus", "Vocabulary", "from_texts", "load_imdb", "load_text", "spec_with_options", "tokenize",
+    "DATASETS", "Dataset", "deepscope_home", "download", "download_dataset", "from_arrays", "load",
+    "read_idx", "read_image", "register_dataset", "split_train_val",
+]

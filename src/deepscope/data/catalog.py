@@ -16,10 +16,15 @@ Loader = Callable[..., Dataset]
 DATASETS: Registry[Loader] = Registry("dataset")
 
 
-def register_dataset(name: str, *, kind: str, expects: str, summary: str, needs_path: bool = False):
+def register_dataset(
+    name: str, *, kind: str, expects: str, summary: str, needs_path: bool = False, downloadable: bool = False
+):
     """Register a loader under ``name``. ``expects`` says what PATH must hold (for
-    ``deepscope datasets`` and for error messages)."""
-    return DATASETS.register(name, kind=kind, expects=expects, summary=summary, needs_path=needs_path)
+    ``deepscope datasets`` and for error messages); ``downloadable`` sets take PATH or, without
+    it, the cache that ``--download`` fills."""
+    return DATASETS.register(
+        name, kind=kind, expects=expects, summary=summary, needs_path=needs_path, downloadable=downloadable
+    )
 
 
 def load(spec: str, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False) -> Dataset:

@@ -25,6 +25,9 @@ class Dataset:
     series, (T,) for token sequences. ``classes`` names the classes of a classification task.
     ``val`` is carved from train with a fixed seed (stratified); ``test`` is only for the
     final evaluation, never for choices. ``spec`` is the string that reloads it.
+    ``files`` maps file names to JSON-able contents that every run trained on this data must
+    carry (a text vocabulary: ``{'vocab.json': ...}``); the trainer writes them into the run
+    folder beside config.json.
     """
 
     name: str
@@ -37,6 +40,7 @@ class Dataset:
     task: str = "classification"
     spec: str = ""
     info: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -4,4 +4,22 @@ from deepscope.nn.summary import LayerRow as LayerRow
 from deepscope.nn.summary import ModelSummary as ModelSummary
 from deepscope.nn.summary import summary as summary
 
+from deepscope.nn.conv1d import CausalConv1d as CausalConv1d
+from deepscope.nn.conv1d import ConvBlock1d as ConvBlock1d
+from deepscope.nn.conv1d import GlobalAvgPool1d as GlobalAvgPool1d
+from deepscope.nn.conv1d import InceptionModule1d as InceptionModule1d
+from deepscope.nn.conv1d import ResidualBlock1d as ResidualBlock1d
+from deepscope.nn.conv1d import TimeFirst as TimeFirst
+from deepscope.nn.convlstm import ConvLSTM as ConvLSTM
+from deepscope.nn.convlstm import ConvLSTMCell as ConvLSTMCell
+from deepscope.nn.recurrent import Recurrent as Recurrent
+from deepscope.nn.recurrent import SimpleRNN as SimpleRNN
+from deepscope.nn.recurrent import TimeDistributed as TimeDistributed
+from deepscope.nn.recurrent import lengths_from_mask as lengths_from_mask
+
 __all__ = ["LayerRow", "ModelSummary", "summary"]
+__all__ += [
+    "CausalConv1d", "ConvBlock1d", "ConvLSTM", "ConvLSTMCell", "GlobalAvgPool1d", "InceptionModule1d", "Recurrent",
+    "ResidualBlock1d", "SimpleRNN",
+    "TimeDistributed", "TimeFirst", "lengths_from_mask",
+]

@@ -96,6 +96,8 @@ def fit(
         torch.manual_seed(recipe.seed)
         saved = {"epoch": 0, "history": [], "best": None, "best_epoch": 0, "bad_epochs": 0}
         write_json(path / "config.json", _config(model, data, recipe))
+        for name, content in data.files.items():  # e.g. a text vocabulary, so the run can predict on raw text
+            write_json(path / name, content)
 
     state = TrainState(model=model, out=path, epochs=recipe.epochs, steps_per_epoch=steps_per_epoch,
                        epoch=saved["epoch"], history=saved["history"])

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from deepscope.errors import UnknownNameError
 
-__all__ = ["Classification", "Regression", "Task", "make_task"]
+__all__ = ["Classification", "Regression", "Seq2Seq", "Task", "forecast_scores", "make_task"]
 
 
 class Task:
@@ -51,7 +51,32 @@ class Regression(Task):
         return {"mae": per_sample.sum()}
 
 
-_TASKS = {"classification": Classification, "regression": Regression}
+class Seq2Seq(Task):
+    """Token-by-token cross-entropy for sequence outputs: logits (N, T, V) against token
+    indices (N, T). ``accuracy`` counts whole answers (every token right), as a person would
+    mark an answer; ``token_accuracy`` counts single tokens."""
+
+    name = "seq2seq"
+    higher_is_better = {"loss": False, "accuracy": True, "token_accuracy": True}
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(output.flatten(0, 1), target.flatten())  # (N*T, V) vs (N*T,)
+
+    def batch_sums(self, output: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        right = output.argmax(dim=-1) == target  # (N, T)
+        return {"accuracy": right.all(dim=1).sum(), "token_accuracy": right.float().mean(dim=1).sum()}
+
+
+def forecast_scores(y_true: torch.Tensor, y_pred: torch.Tensor, *, scale: float) -> dict[str, float]:
+    """MAE, RMSE and MASE of forecasts (N, horizon) against the truth (N, horizon). ``scale``
+    is the in-sample MAE of the seasonal-naive forecast (Hyndman & Koehler 2006), so MASE < 1
+    means better than the seasonal-naive forecast was in-sample."""
+    error = (y_pred.double() - y_true.double()).flatten()
+    mae = float(error.abs().mean())
+    return {"mae": mae, "rmse": float(error.pow(2).mean().sqrt()), "mase": mae / scale}
+
+
+_TASKS = {"classification": Classification, "regression": Regression, "seq2seq": Seq2Seq}
 
 
 def make_task(name: str) -> Task:

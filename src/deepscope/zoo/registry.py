@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -25,7 +26,9 @@ MODELS: Registry[Builder] = Registry("model")
 @dataclass(frozen=True)
 class ZooInfo:
     """What a zoo entry declares: the data it expects, its task, the reference result it
-    should reach and the recipe that reaches it."""
+    should reach and the recipe that reaches it. ``data_options`` are the loader settings the
+    entry was designed for (text: ``maxlen``, ``max_words``, ``ngrams``); ``deepscope train``
+    adds them to the data spec unless the user sets them."""
 
     name: str
     kind: str
@@ -35,6 +38,7 @@ class ZooInfo:
     example_shape: tuple[int, ...]
     example_classes: int
     description: str
+    data_options: dict[str, Any] = field(default_factory=dict)
 
 
 def register(
@@ -46,6 +50,7 @@ def register(
     recipe: Recipe,
     example_shape: tuple[int, ...],
     example_classes: int = 10,
+    data_options: dict[str, Any] | None = None,
 ) -> Callable[[Builder], Builder]:
     """Register ``builder(in_shape, num_classes, **kwargs) -> nn.Module`` under ``name``.
 
@@ -56,7 +61,8 @@ def register(
         doc = (builder.__doc__ or "").strip().splitlines()
         MODELS.register(
             name,
-            info=ZooInfo(name, kind, task, reference, recipe, tuple(example_shape), example_classes, doc[0] if doc else ""),
+            info=ZooInfo(name, kind, task, reference, recipe, tuple(example_shape), example_classes, doc[0] if doc else "",
+                         dict(data_options or {})),
         )(builder)
         return builder
 
@@ -94,6 +100,10 @@ def create(
         in_shape = in_shape or data.input_shape
         if num_classes is None and data.classes is not None:
             num_classes = data.num_classes
+        if "vocab_size" in data.info and "vocab_size" in inspect.signature(entry.builder).parameters:
+            kwargs.setdefault("vocab_size", data.info["vocab_size"])  # text: the embedding fits the vocabulary
+        if num_classes is None and data.task == "regression" and data.train.tensors[1].ndim == 2:
+            num_classes = int(data.train.tensors[1].shape[1])  # forecasting: one output per horizon step
     if in_shape is None:
         raise invalid("in_shape", "a tuple of ints (or pass data=)", in_shape)
     in_shape = tuple(int(s) for s in in_shape)

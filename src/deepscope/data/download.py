@@ -1,0 +1,239 @@
+"""Downloads of the standard datasets: checksum-verified, atomic, cached, safe to extract.
+
+Nothing is downloaded unless the user asks (``download=True`` / ``--download``). Files go to
+the cache, ``$DEEPSCOPE_HOME/<dataset>/`` (default ``~/.cache/deepscope``). Where the files
+come from is the one table :data:`SOURCES` below; ``$DEEPSCOPE_MIRROR`` (a base URL) replaces
+every base URL by ``$DEEPSCOPE_MIRROR/<dataset>/`` — for a local mirror, a proxy, or tests.
+
+torchvision's ``download_and_extract_archive`` does a similar job but writes in place (a
+crash leaves a half file under the final name) and extracts archives without a filter, so
+the few lines of streaming, hashing and renaming are written here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import shutil
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from deepscope.errors import DataError, UnknownNameError, invalid
+
+__all__ = [
+    "SOURCES",
+    "Source",
+    "cache_dir",
+    "deepscope_home",
+    "download",
+    "download_dataset",
+    "extract_tar",
+    "file_digest",
+]
+
+CHUNK = 1 << 20  # 1 MiB per read while streaming and hashing
+TIMEOUT_S = 60.0  # per network operation, not for the whole file
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a standard dataset is published: ``base_url + filename`` for each file, with the
+    md5 the publisher (and torchvision) lists. ``archive`` files are extracted after download."""
+
+    base_url: str
+    files: tuple[tuple[str, str], ...]  # (filename, md5)
+    archive: bool = False
+
+
+# The one table of download locations and published checksums (md5s as torchvision lists them).
+SOURCES: dict[str, Source] = {
+    "mnist": Source(
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        (
+            ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+            ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+            ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+            ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+        ),
+    ),
+    "fashion-mnist": Source(
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        (
+            ("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+            ("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
+            ("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
+            ("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"),
+        ),
+    ),
+    "cifar10": Source(
+        "https://www.cs.toronto.edu/~kriz/",
+        (("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a"),),
+        archive=True,
+    ),
+}
+
+
+def deepscope_home() -> Path:
+    """The cache root: ``$DEEPSCOPE_HOME``, else ``~/.cache/deepscope`` (read at each call)."""
+    return Path(os.environ.get("DEEPSCOPE_HOME") or Path.home() / ".cache" / "deepscope").expanduser()
+
+
+def cache_dir(name: str) -> Path:
+    """The cache folder of dataset ``name``: ``<home>/<name>`` (not created here)."""
+    return deepscope_home() / name
+
+
+def base_url(name: str) -> str:
+    """The base URL files of ``name`` are fetched from, honouring ``$DEEPSCOPE_MIRROR``."""
+    mirror = os.environ.get("DEEPSCOPE_MIRROR")
+    if mirror:
+        return f"{mirror.rstrip('/')}/{name}/"
+    return _source(name).base_url
+
+
+def file_digest(path: Path, algorithm: str) -> str:
+    """Hex digest of a file, read in chunks (``algorithm`` is 'md5' or 'sha256')."""
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def download(
+    url: str,
+    dest: Path,
+    *,
+    sha256: str | None = None,
+    md5: str | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> Path:
+    """Fetch ``url`` to ``dest`` and verify its checksum; return ``dest``.
+
+    The body is streamed to a temporary file beside ``dest`` and renamed over it only once
+    complete and verified, so ``dest`` is either absent or whole. A ``dest`` that already
+    exists with the right checksum is kept (cache hit). A checksum mismatch deletes the
+    download and raises :class:`DataError`. ``progress(done_bytes, total_bytes_or_None)`` is
+    called after each chunk.
+    """
+    dest = Path(dest)
+    if sha256 is not None and md5 is not None:
+        raise invalid("sha256/md5", "one checksum, not both", (sha256, md5))
+    algorithm, expected = ("sha256", sha256) if sha256 is not None else ("md5", md5)
+    scheme = url.partition(":")[0].lower()
+    if scheme not in ("http", "https", "file"):
+        raise invalid("url", "an http://, https:// or file:// URL", url)
+    if dest.is_file() and (expected is None or file_digest(dest, algorithm) == expected.lower()):
+        return dest
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp_name)
+    h = hashlib.new(algorithm)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                response = urllib.request.urlopen(url, timeout=TIMEOUT_S)
+            except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
+                reason = (f"HTTP {error.code} {error.reason}" if isinstance(error, urllib.error.HTTPError)
+                          else getattr(error, "reason", error))
+                raise DataError(
+                    f"Could not download {url}: {reason}. "
+                    f"Put the file at {dest} yourself, or set DEEPSCOPE_MIRROR to a base URL that serves it."
+                ) from None
+            with response:
+                length = response.headers.get("Content-Length")
+                total = int(length) if length and length.isdigit() else None
+                done = 0
+                try:
+                    while chunk := response.read(CHUNK):
+                        out.write(chunk)
+                        h.update(chunk)
+                        done += len(chunk)
+                        if progress is not None:
+                            progress(done, total)
+                except (OSError, http.client.HTTPException) as error:  # e.g. IncompleteRead
+                    raise DataError(f"Download of {url} broke off after {done:,} bytes: {error}.") from None
+        if total is not None and done != total:
+            raise DataError(f"Download of {url} is truncated: received {done:,} of {total:,} bytes.")
+        if expected is not None and h.hexdigest() != expected.lower():
+            raise DataError(
+                f"Checksum mismatch for {url}: {algorithm} must be {expected.lower()}. "
+                f"Received: {algorithm}={h.hexdigest()} ({done:,} bytes). The download was deleted; "
+                "the file on the server differs from the published one."
+            )
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+def _source(name: str) -> Source:
+    if name not in SOURCES:
+        raise UnknownNameError("downloadable dataset", name, SOURCES)
+    return SOURCES[name]
+
+
+def download_dataset(
+    name: str, folder: Path | None = None, *, progress: Callable[[int, int | None], None] | None = None
+) -> Path:
+    """Download the files of standard dataset ``name`` (a key of :data:`SOURCES`) into
+    ``folder`` (default: its cache folder), verify them, extract archives; return the folder.
+    Files already present with the right checksum are not fetched again."""
+    source = _source(name)
+    folder = Path(folder) if folder is not None else cache_dir(name)
+    base = base_url(name)
+    for filename, md5 in source.files:
+        target = folder / filename
+        download(base + filename, target, md5=md5, progress=progress)
+        if source.archive:
+            extract_tar(target, folder)
+            target.unlink()  # the extracted files are the cache; keep one copy only
+    return folder
+
+
+def _check_member(member: tarfile.TarInfo, archive: Path) -> None:
+    """Refuse members that could land outside the target: absolute or '..' paths, links,
+    devices. (tarfile's 'data' filter refuses these too; this names the member clearly.)"""
+    parts = PurePosixPath(member.name).parts
+    if member.name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+        raise DataError(f"Archive {archive} has a member outside its folder: {member.name!r}. Nothing was extracted.")
+    if not (member.isfile() or member.isdir()):
+        raise DataError(
+            f"Archive {archive} members must be regular files or folders. "
+            f"Received: {member.name!r} (a link or special file). Nothing was extracted."
+        )
+
+
+def extract_tar(archive: Path, target: Path) -> Path:
+    """Extract a (gzipped) tar archive into ``target`` so that nothing can be written outside
+    it: every member is checked first, then extracted with tarfile's 'data' filter into a
+    temporary folder that is moved into place entry by entry."""
+    archive, target = Path(archive), Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            members = tar.getmembers()
+            for member in members:
+                _check_member(member, archive)
+            staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=target))
+            try:
+                tar.extractall(staging, members=members, filter="data")
+                for entry in staging.iterdir():
+                    final = target / entry.name
+                    if final.is_dir() and not final.is_symlink():
+                        shutil.rmtree(final)
+                    elif final.exists() or final.is_symlink():
+                        final.unlink()
+                    os.replace(entry, final)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+    except (tarfile.TarError, EOFError, OSError) as error:
+        raise DataError(f"Archive {archive} could not be extracted: it must be a whole tar or tar.gz file ({error}).") from None
+    return target

@@ -1,0 +1,215 @@
+"""Activation maximisation: gradient ascent in input space towards what a channel responds to.
+
+The objective is stated, not implied. ``objective="center"`` (default) maximises the activation
+of the unit at the centre of the channel's map; ``objective="mean"`` maximises the mean of the
+whole map. The input stays in the data range (``value_range``, [0, 1] for deepscope images)
+by projection after every step. Without regularisers (the default) this is plain projected
+gradient ascent, which for a first-layer unit finds the exact optimum (pixels at 1 where the
+kernel is positive, 0 where negative). For deeper layers, regularisers keep the picture image-like:
+
+- ``jitter=j``: every step sees the input rolled by a random shift in [-j, j] pixels, so
+  the result must work at neighbouring positions too (no single-pixel tricks); the last quarter
+  of the steps runs without jitter to settle the final input;
+- ``blur=sigma``: a Gaussian blur (torchvision) of the input every 4 steps, damping high frequencies;
+- ``l2=w``: a penalty ``w * ||x - grey||^2`` that keeps pixels near mid-grey unless they help.
+
+To judge the result, compare ``activation`` with the same statistic over real data
+(:func:`data_max`): for ``"center"`` the channel's strongest response at any position of any
+image (every unit of a conv map computes the same function, so this is the fair bar for one
+unit), for ``"mean"`` the largest map mean over the images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from deepscope.errors import invalid
+from deepscope.inspect.inputs import as_images, model_device
+from deepscope.inspect.layers import get_layer, layer_outputs
+
+__all__ = ["OBJECTIVES", "Maximized", "data_max", "maximize_activation", "maximize_channels"]
+
+OBJECTIVES = ("center", "mean")
+
+
+@dataclass
+class Maximized:
+    """An input (C, H, W) found by gradient ascent for one channel of ``layer``, the objective
+    it reached (``activation``) and at the start (``start_activation``), and its ``history`` (steps,)."""
+
+    layer: str
+    channel: int
+    objective: str
+    input: np.ndarray           # (C, H, W) in value_range
+    activation: float           # objective of ``input`` (no jitter), the number to compare with data_max
+    start_activation: float     # objective of the starting input
+    history: np.ndarray         # (steps,) objective during the ascent (on the jittered input)
+    data_max: float | None = None  # the same statistic's maximum over real data, when data was given
+
+    @property
+    def exceeds_data(self) -> bool | None:
+        """Whether the found input beats every real input on this channel (None without data)."""
+        return None if self.data_max is None else self.activation > self.data_max
+
+
+def maximize_activation(model: nn.Module, layer: str, channel: int, **kwargs: Any) -> Maximized:
+    """Gradient ascent for one ``channel`` of ``layer``; see :func:`maximize_channels` for the options."""
+    if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)):
+        raise invalid("channel", "an int channel index", channel)
+    return maximize_channels(model, layer, [int(channel)], **kwargs)[0]
+
+
+def maximize_channels(
+    model: nn.Module,
+    layer: str,
+    channels: Sequence[int] | None = None,
+    *,
+    in_shape: Sequence[int] | None = None,
+    steps: int = 200,
+    lr: float = 0.05,
+    objective: str = "center",
+    jitter: int = 0,
+    blur: float = 0.0,
+    l2: float = 0.0,
+    value_range: tuple[float, float] = (0.0, 1.0),
+    data: Any = None,
+    seed: int = 0,
+) -> list[Maximized]:
+    """One input per channel in ``channels`` (default: all of the layer's channels), optimised
+    together as one batch (one forward/backward per step for all channels). ``jitter``,
+    ``blur`` and ``l2`` are the regularisers described in this module's docstring (off by default).
+
+    ``in_shape`` (C, H, W) defaults to the zoo model's recorded input shape. Starts from
+    mid-grey plus small seeded noise; Adam with learning rate ``lr`` for ``steps`` steps,
+    projecting the input back into ``value_range`` after each. ``data`` (images, see
+    ``top_patches``) fills in ``data_max`` for comparison. The model is left unchanged.
+    """
+    in_shape = _in_shape(model, in_shape)
+    if objective not in OBJECTIVES:
+        raise invalid("objective", f"one of {OBJECTIVES}", objective)
+    if not isinstance(steps, int) or steps < 1:
+        raise invalid("steps", "a positive int", steps)
+    if not lr > 0:
+        raise invalid("lr", "a positive float", lr)
+    if not isinstance(jitter, int) or jitter < 0:
+        raise invalid("jitter", "an int >= 0 (pixels)", jitter)
+    if blur < 0 or l2 < 0:
+        raise invalid("blur" if blur < 0 else "l2", "a float >= 0", blur if blur < 0 else l2)
+    low, high = (float(v) for v in value_range)
+    if not low < high:
+        raise invalid("value_range", "(low, high) with low < high", value_range)
+    get_layer(model, layer)
+    device = model_device(model)
+    was_training = model.training
+    requires = [p.requires_grad for p in model.parameters()]
+    model.eval()
+    model.requires_grad_(False)  # gradients for the input only
+    try:
+        probe = _objective(model, torch.full((1, *in_shape), (low + high) / 2, device=device), layer, None, objective)
+        num_channels = probe.shape[1]
+        channels = list(range(num_channels)) if channels is None else [int(c) for c in channels]
+        bad = [c for c in channels if not 0 <= c < num_channels]
+        if bad or not channels:
+            raise invalid("channels", f"channel indices in [0, {num_channels - 1}] for layer {layer!r}", bad or channels)
+        index = torch.tensor(channels, device=device)
+        generator = torch.Generator().manual_seed(seed)
+        grey = (low + high) / 2
+        noise = torch.randn((len(channels), *in_shape), generator=generator) * 0.01 * (high - low)
+        x = (grey + noise).clamp(low, high).to(device).requires_grad_(True)  # (n, C, H, W)
+        with torch.no_grad():
+            start = _objective(model, x, layer, index, objective)  # (n,)
+        optimizer = torch.optim.Adam([x], lr=lr * (high - low))
+        history = torch.empty(steps, len(channels))
+        settle = steps - steps // 4  # jitter-free final quarter
+        for step in range(steps):
+            shifted = x
+            if jitter and step < settle:
+                dy, dx = torch.randint(-jitter, jitter + 1, (2,), generator=generator).tolist()
+                shifted = torch.roll(x, shifts=(dy, dx), dims=(2, 3))
+            value = _objective(model, shifted, layer, index, objective)  # (n,)
+            loss = -value.sum()
+            if l2:
+                loss = loss + l2 * ((x - grey) ** 2).sum()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                if blur and step % 4 == 3 and step < settle:
+                    x.copy_(_gaussian_blur(x, blur))
+                x.clamp_(low, high)
+            history[step] = value.detach().cpu()
+        with torch.no_grad():
+            final = _objective(model, x, layer, index, objective)  # (n,)
+    finally:
+        model.train(was_training)
+        for p, r in zip(model.parameters(), requires):
+            p.requires_grad_(r)
+    reference = data_max(model, data, layer, objective=objective)[channels] if data is not None else None
+    inputs = x.detach().cpu().numpy()
+    return [
+        Maximized(layer=layer, channel=c, objective=objective, input=inputs[i], activation=float(final[i]),
+                  start_activation=float(start[i]), history=history[:, i].numpy(),
+                  data_max=None if reference is None else float(reference[i]))
+        for i, c in enumerate(channels)
+    ]
+
+
+@torch.no_grad()
+def data_max(model: nn.Module, data: Any, layer: str, *, objective: str = "center", batch_size: int = 256) -> np.ndarray:
+    """Per channel of ``layer``, the largest value over ``data`` of the statistic that
+    ``objective`` optimises: (C,). ``"center"``: the largest activation at any position of any
+    image; ``"mean"``: the largest mean of the map over the images. One forward pass per batch."""
+    if objective not in OBJECTIVES:
+        raise invalid("objective", f"one of {OBJECTIVES}", objective)
+    x, _ = as_images(data)
+    device = model_device(model)
+    was_training = model.training
+    model.eval()
+    best = None
+    try:
+        for start in range(0, len(x), batch_size):
+            out = layer_outputs(model, x[start:start + batch_size].to(device), [layer])[layer]  # (B, C, H', W')
+            stat = out.flatten(2).amax(dim=2) if objective == "center" else out.flatten(2).mean(dim=2)  # (B, C)
+            top = stat.amax(dim=0)  # (C,)
+            best = top if best is None else torch.maximum(best, top)
+    finally:
+        model.train(was_training)
+    return best.float().cpu().numpy()
+
+
+def _objective(model: nn.Module, x: torch.Tensor, layer: str, index: torch.Tensor | None, objective: str) -> torch.Tensor:
+    """(n,) objective of channel ``index[i]`` for input ``x[i]``; with ``index=None`` the layer
+    output itself (n, C, H', W')."""
+    out = layer_outputs(model, x, [layer])[layer]  # (n, C, H', W')
+    if out.ndim != 4:
+        raise invalid("layer", "a layer with (N, C, H, W) outputs", f"{layer} with output shape {tuple(out.shape)}")
+    if index is None:
+        return out
+    maps = out[torch.arange(len(index), device=out.device), index]  # (n, H', W')
+    if objective == "center":
+        return maps[:, maps.shape[1] // 2, maps.shape[2] // 2]
+    return maps.mean(dim=(1, 2))
+
+
+def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    from torchvision.transforms.v2.functional import gaussian_blur
+
+    size = 2 * max(1, round(2 * sigma)) + 1
+    return gaussian_blur(x, kernel_size=[size, size], sigma=[sigma, sigma])
+
+
+def _in_shape(model: nn.Module, in_shape: Sequence[int] | None) -> tuple[int, int, int]:
+    if in_shape is None:
+        in_shape = getattr(model, "zoo_config", {}).get("in_shape")
+        if in_shape is None:
+            raise invalid("in_shape", "the input shape (C, H, W) (only zoo models record it)", None)
+    shape = tuple(in_shape)
+    if len(shape) != 3 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in shape):
+        raise invalid("in_shape", "three positive ints (C, H, W)", in_shape)
+    return tuple(int(s) for s in shape)

@@ -1,0 +1,42 @@
+"""Figures: matplotlib functions that take results and return a Figure (the only drawing code
+besides ``report``)."""
+
+from deepscope.plots.inspect import embedding_figure as embedding_figure
+from deepscope.plots.inspect import feature_maps_figure as feature_maps_figure
+from deepscope.plots.inspect import filters_figure as filters_figure
+from deepscope.plots.inspect import maximized_figure as maximized_figure
+from deepscope.plots.inspect import top_patches_figure as top_patches_figure
+from deepscope.plots.mechanics import MAX_CELLS_WITH_NUMBERS as MAX_CELLS_WITH_NUMBERS
+from deepscope.plots.mechanics import conv_pipeline_figure as conv_pipeline_figure
+from deepscope.plots.mechanics import conv_steps_frames as conv_steps_frames
+from deepscope.plots.mechanics import kernel_stack_figure as kernel_stack_figure
+from deepscope.plots.mechanics import save_gif as save_gif
+from deepscope.plots.mechanics import shift_invariance_figure as shift_invariance_figure
+from deepscope.plots.training import confusion_matrix_figure as confusion_matrix_figure
+from deepscope.plots.training import learning_curves as learning_curves
+from deepscope.plots.training import new_figure as new_figure
+from deepscope.plots.training import prediction_grid as prediction_grid
+from deepscope.plots.training import prediction_order as prediction_order
+from deepscope.plots.training import save_figure as save_figure
+from deepscope.plots.words import word_map_figure as word_map_figure
+
+__all__ = [
+    "embedding_figure",
+    "feature_maps_figure",
+    "filters_figure",
+    "maximized_figure",
+    "top_patches_figure",
+    "MAX_CELLS_WITH_NUMBERS",
+    "conv_pipeline_figure",
+    "conv_steps_frames",
+    "kernel_stack_figure",
+    "save_gif",
+    "shift_invariance_figure",
+    "confusion_matrix_figure",
+    "learning_curves",
+    "new_figure",
+    "prediction_grid",
+    "prediction_order",
+    "save_figure",
+    "word_map_figure",
+]

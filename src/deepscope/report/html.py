@@ -1,0 +1,247 @@
+"""``write_report``: one self-contained HTML file per run.
+
+The report holds a summary of the run (model, data, recipe, best epoch, speed, library
+versions), the test metrics with a per-class table, the learning curves, the confusion
+matrix, a grid of test predictions (mistakes first; image data only), then every extra
+section listed in ``figures/sections.json`` (see :mod:`deepscope.report.sections`).
+Figures are saved as PNG files in ``figures/`` and embedded in the HTML as base64 data URIs;
+the CSS is inline, so the file opens anywhere without network access. Every string that
+comes from the user (class names, data spec, paths, section texts) is HTML-escaped by
+Jinja2's autoescape.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deepscope.errors import RunError, UnknownNameError, invalid
+from deepscope.report.sections import read_sections, relative_to_run
+from deepscope.train import Run
+from deepscope.train.files import read_json, write_text
+
+__all__ = ["render_report", "write_report"]
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+JPEG_SIGNATURE = b"\xff\xd8\xff"
+GRID_SIZE = 32  # test images in the prediction grid
+
+
+@dataclass
+class Figure:
+    """A figure as the template sees it: a data URI (or why it is missing) and a caption."""
+
+    caption: str
+    uri: str | None = None
+    missing: str = ""
+
+
+@dataclass
+class Section:
+    title: str
+    text: str = ""
+    figures: list[Figure] = field(default_factory=list)
+
+
+def write_report(run: Run, path: str | Path | None = None) -> Path:
+    """Write the run's HTML report to ``path`` (default ``run.path/'report.html'``) and its
+    figures to ``run.path/'figures'``; return the report's path.
+
+    The test split is evaluated (``run.evaluate('test')``, which updates metrics.json) when
+    metrics.json has no test entry or is older than the weights. Without data attached, the
+    report shows what the folder holds (history, saved metrics)."""
+    if not isinstance(run, Run):
+        raise invalid("run", "a deepscope Run (deepscope.open_run(PATH))", type(run).__name__)
+    out = Path(path) if path is not None else Path(run.path) / "report.html"
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise invalid("path", "a file name ending in .html", str(out))
+    write_text(out, render_report(run))
+    return out
+
+
+def render_report(run: Run) -> str:
+    """The report of ``run`` as an HTML string (draws and saves the figures on the way)."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    from deepscope.plots import confusion_matrix_figure, learning_curves, prediction_grid, save_figure
+
+    run_path = Path(run.path)
+    figures_dir = run_path / "figures"
+    config = run.config
+    history = list(run.history)
+    best = _best_epoch(history, config)
+    # Other commands' sections first: a damaged sections.json fails before anything is drawn.
+    extras = [Section(extra.title, extra.text, [_embed_file(run_path, f.file, f.caption) for f in extra.figures])
+              for extra in read_sections(run_path)]
+    test, predictions = _test_results(run)
+
+    sections: list[Section] = []
+    if history:
+        png = save_figure(learning_curves(history, best_epoch=best["epoch"] if best else None),
+                          figures_dir / "learning_curves.png")
+        sections.append(Section("Learning curves", _curves_text(history, best), [_embed(png, "Loss and "
+                                "metric per epoch, on the training and validation splits.")]))
+    if test is not None:
+        png = save_figure(confusion_matrix_figure(test["confusion"], test["classes"]),
+                          figures_dir / "confusion_matrix.png")
+        sections.append(Section("Confusion matrix", "Rows are true classes, columns predicted ones; each cell "
+                                "counts test samples, its colour shows the share of the true class.",
+                                [_embed(png, "Confusion matrix on the test split.")]))
+    if predictions is not None:
+        x, y_true, y_pred, probs = predictions
+        png = save_figure(prediction_grid(x, y_true, y_pred, probs, test["classes"], n=GRID_SIZE),
+                          figures_dir / "predictions.png")
+        sections.append(Section("Test predictions", "Each image is titled with the predicted class and its "
+                                "probability, over the true class. Mistakes come first (red), the most "
+                                "confident mistake first.", [_embed(png, "Test images with their predictions.")]))
+    sections.extend(extras)
+
+    env = Environment(loader=PackageLoader("deepscope.report", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return env.get_template("report.html").render(
+        name=run.name, path=str(run_path), summary=_summary(config, history, best), test=test,
+        per_class=_per_class_rows(test), sections=sections,
+        written=time.strftime("%Y-%m-%d %H:%M:%S"), version=config.get("deepscope_version", "?"),
+    )
+
+
+# ----------------------------------------------------------------------------- results
+def _test_results(run: Run) -> tuple[dict[str, Any] | None, tuple | None]:
+    """Test metrics (metrics.json's dict, evaluated now if absent or stale) and, for image
+    classification with data attached, (x, y_true, y_pred, probs) for the prediction grid."""
+    run_path = Path(run.path)
+    metrics_path = run_path / "metrics.json"
+    weights = run_path / "model.safetensors"
+    saved = read_json(metrics_path) if metrics_path.exists() else {}
+    test = saved.get("test") if isinstance(saved, dict) else None
+    stale = test is not None and weights.exists() and weights.stat().st_mtime > metrics_path.stat().st_mtime
+    data = run.data
+    can_evaluate = data is not None and data.classes is not None and data.task == "classification" and len(data.test)
+    evaluation = run.evaluate("test") if can_evaluate and (test is None or stale) else None
+    if evaluation is not None:
+        test = evaluation.to_dict()
+    if test is not None:
+        _check_metrics(test, metrics_path)
+    if test is None or not can_evaluate or data.kind != "image":
+        return test, None
+    x, y = data.test.tensors  # (N, C, H, W), (N,)
+    if evaluation is not None:
+        return test, (x, evaluation.y_true, evaluation.y_pred, evaluation.probs)
+    from deepscope.train import predict_proba
+
+    probs = predict_proba(run.model, x)  # (N, K)
+    return test, (x, y.numpy(), probs.argmax(dim=1).numpy(), probs.numpy())
+
+
+def _check_metrics(test: Any, path: Path) -> None:
+    needed = ("accuracy", "loss", "macro_f1", "per_class", "confusion", "classes")
+    missing = [k for k in needed if not isinstance(test, dict) or k not in test]
+    if missing:
+        raise RunError(f"{path} is damaged: its 'test' entry lacks {', '.join(missing)}. "
+                       "Delete it and run `deepscope evaluate RUN` again.")
+
+
+def _best_epoch(history: list[dict[str, Any]], config: dict[str, Any]) -> dict[str, Any] | None:
+    """The history row whose monitored metric is best (the first of ties, as ``fit`` keeps)."""
+    if not history:
+        return None
+    from deepscope.train.tasks import make_task
+
+    monitor = config.get("recipe", {}).get("monitor", "val_accuracy")
+    if monitor not in history[0]:
+        monitor = monitor.removeprefix("val_")
+    if monitor not in history[0]:
+        return None
+    metric = monitor.removeprefix("val_")
+    try:
+        higher = make_task(config.get("data", {}).get("task", "classification")).higher_is_better[metric]
+    except (UnknownNameError, KeyError):  # a task or metric this version does not know
+        higher = not metric.endswith("loss")
+    values = [float(r[monitor]) for r in history]
+    index = max(range(len(values)), key=lambda i: values[i] if higher else -values[i])
+    return {**history[index], "monitor": monitor}
+
+
+# ----------------------------------------------------------------------------- text
+def _summary(
+    config: dict[str, Any], history: list[dict[str, Any]], best: dict[str, Any] | None
+) -> list[tuple[str, str]]:
+    model = config.get("model", {})
+    data = config.get("data", {})
+    rows = [("model", model.get("name") or model.get("class") or "?")]
+    if model.get("kwargs"):
+        rows.append(("model arguments", ", ".join(f"{k}={v!r}" for k, v in model["kwargs"].items())))
+    if "parameters" in config:
+        rows.append(("parameters", f"{config['parameters']:,}"))
+    rows.append(("data", f"{data.get('name', '?')} (spec {data.get('spec') or data.get('name', '?')!r})"))
+    rows.append(("kind / task", f"{data.get('kind', '?')} / {data.get('task', '?')}"))
+    rows.append(("input shape", " × ".join(str(s) for s in data.get("input_shape", [])) or "?"))
+    classes = data.get("classes")
+    if classes:
+        shown = ", ".join(str(c) for c in classes[:20])
+        shown += f", … ({len(classes) - 20} more)" if len(classes) > 20 else ""
+        rows.append(("classes", f"{len(classes)}: {shown}"))
+    sizes = data.get("sizes", {})
+    if sizes:
+        rows.append(("split sizes", " · ".join(f"{k} {v:,}" for k, v in sizes.items())))
+    recipe = config.get("recipe", {})
+    if recipe:
+        rows.append(("recipe", ", ".join(f"{k}={v}" for k, v in recipe.items())))
+    if best is not None:
+        rows.append(("best epoch", f"{best['epoch']} of {len(history)}: {best['monitor']} {best[best['monitor']]:.4f}"))
+    times = [float(r["time"]) for r in history if "time" in r]
+    if times:
+        speed = [float(r["samples_per_s"]) for r in history if "samples_per_s" in r]
+        rate = f" ({sum(speed) / len(speed):,.0f} training samples/s)" if speed else ""
+        rows.append(("seconds per epoch", f"{sum(times) / len(times):.2f}{rate}"))
+    versions = {"deepscope": config.get("deepscope_version"), **config.get("versions", {})}
+    rows.append(("versions", ", ".join(f"{k} {v}" for k, v in versions.items() if v)))
+    if config.get("created"):
+        rows.append(("created", str(config["created"])))
+    return rows
+
+
+def _curves_text(history: list[dict[str, Any]], best: dict[str, Any] | None) -> str:
+    last = history[-1]
+    parts = [f"{len(history)} epoch{'s' if len(history) != 1 else ''}."]
+    if best is not None:
+        parts.append(f"The kept weights come from epoch {best['epoch']} (dashed line), where {best['monitor']} "
+                     f"was {best[best['monitor']]:.4f}.")
+    if "val_loss" in last and "loss" in last and not math.isnan(float(last["val_loss"])):
+        parts.append(f"Final training loss {float(last['loss']):.4f}, validation loss {float(last['val_loss']):.4f}.")
+    return " ".join(parts)
+
+
+def _per_class_rows(test: dict[str, Any] | None) -> list[dict[str, Any]]:
+    if test is None:
+        return []
+    return [{"name": name, **test["per_class"][name]} for name in test["classes"] if name in test["per_class"]]
+
+
+# ----------------------------------------------------------------------------- figures
+def _embed(png: Path, caption: str) -> Figure:
+    return Figure(caption, uri=_data_uri(png.read_bytes()))
+
+
+def _embed_file(run_path: Path, file: str, caption: str) -> Figure:
+    """A section's figure; a missing or unsupported file shows as a note, not a crash."""
+    relative = relative_to_run(run_path, Path(file), must_exist=False)  # RunError if outside the run
+    path = run_path / relative
+    if not path.is_file():
+        return Figure(caption, missing=f"figure file {relative} is missing")
+    uri = _data_uri(path.read_bytes())
+    return Figure(caption, uri=uri) if uri else Figure(caption, missing=f"{relative} is not a PNG or JPEG image")
+
+
+def _data_uri(content: bytes) -> str | None:
+    if content.startswith(PNG_SIGNATURE):
+        mime = "image/png"
+    elif content.startswith(JPEG_SIGNATURE):
+        mime = "image/jpeg"
+    else:  # SVG and friends may carry scripts: only raster images are embedded
+        return None
+    return f"data:{mime};base64,{base64.b64encode(content).decode('ascii')}"

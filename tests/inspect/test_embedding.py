@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import TensorDataset
+
+from deepscope import zoo
+from deepscope.errors import InvalidArgumentError
+from deepscope.inspect import embedding_map, penultimate_layer
+
+
+def test_embedding_map_gives_2d_points_with_their_labels(tiny_cnn, images):
+    labels = torch.arange(40) % 3
+    result = embedding_map(tiny_cnn, TensorDataset(images, labels), "3", n=30, seed=1)
+    assert result.coords.shape == (30, 2) and np.isfinite(result.coords).all()
+    assert len(np.unique(result.indices)) == 30
+    np.testing.assert_array_equal(result.labels, labels.numpy()[result.indices])
+    np.testing.assert_array_equal(result.images, images.numpy()[result.indices])
+    assert result.features == 24 and result.pca_dims == 24
+
+
+def test_embedding_map_defaults_to_the_penultimate_layer_and_separates_classes(digits):
+    model = zoo.create("lecture_cnn", data=digits, seed=0)
+    assert penultimate_layer(model) == "5"
+    result = embedding_map(model, digits, n=80)
+    assert result.layer == "5" and result.coords.shape == (80, 2)
+    assert result.classes == digits.classes
+    assert set(result.labels) <= set(range(10))
+
+
+def test_embedding_map_of_a_bare_tensor_has_no_labels(tiny_cnn, images):
+    result = embedding_map(tiny_cnn, images, "2", n=12, pca_dims=5)
+    assert result.labels is None and result.pca_dims == 5 and result.features == 4 * 6 * 6
+    with pytest.raises(InvalidArgumentError, match=r"`n` must be an int >= 5"):
+        embedding_map(tiny_cnn, images, "2", n=2)
