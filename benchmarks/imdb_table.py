@@ -5,7 +5,7 @@ and text settings, seed 0, validation carved from the 25,000 training reviews), 
 evaluated once on the 25,000 test reviews. Prints one row per model: epochs, seconds per
 epoch on this machine, test accuracy, the issue's target and Keras' figure.
 
-    nice -n 5 python benchmarks/imdb_table.py --data /tmp/data/aclImdb
+    nice -n 5 python benchmarks/imdb_table.py --data /tmp/data/aclImdb --threads 1
     python benchmarks/imdb_table.py --models imdb_fasttext,imdb_cnn --json imdb.json
 
 Get the data: shared/data/README.md (aclImdb, official layout; val/ is merged back into train).
@@ -61,7 +61,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="override every recipe's epochs")
     parser.add_argument("--runs-dir", default=None, help="keep the run folders here (default: a temporary folder)")
     parser.add_argument("--json", help="also write the rows to this JSON file")
+    parser.add_argument("--threads", type=int, help="torch threads (1 is far faster on a CPU shared with other jobs)")
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     known = {m: (t, k) for m, t, k in MODELS}
     chosen = [m.strip() for m in args.models.split(",") if m.strip()]
     for m in chosen:
@@ -78,7 +83,8 @@ def main() -> None:
             if args.json:
                 Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
     print()
-    print(f"{'model':<25} {'epochs':>6} {'s/epoch':>8} {'val acc':>8} {'test acc':>9} {'target':>7}  {'reached':<8} Keras")
+    print(f"{'model':<25} {'epochs':>6} {'s/epoch':>8} {'val acc':>8} {'test acc':>9} {'target':>7}  "
+          f"{'reached':<8} Keras")
     for r in rows:
         print(f"{r['model']:<25} {r['epochs']:>6} {r['s_per_epoch']:>8.1f} {r['best_val_accuracy']:>8.4f} "
               f"{r['test_accuracy']:>9.4f} {r['target']:>7.2f}  {'yes' if r['reached'] else 'NO':<8} {r['keras']}")

@@ -16,9 +16,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
-    import torch
-
-    from deepscope.train import Run
 
 __all__ = ["main"]
 
@@ -32,7 +29,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Train the lecture CNN on the built-in digits, evaluate on the test split, report."""
     from deepscope import data as data_module
     from deepscope import runs, zoo
-    from deepscope.report import write_report
+    from deepscope.report import inside_the_network, write_report
 
     started = time.perf_counter()
     data = data_module.load("digits", seed=args.seed)
@@ -44,7 +41,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     result = run.evaluate("test")
     _print(f"Test accuracy: {result.accuracy:.4f} on {len(result.y_true)} held-out images")
     _print("Inside the network (feature maps of one test digit, filters, top patches):")
-    _inspect_run(run, maximize=False, embedding=0)
+    inside_the_network(run, maximize=False, embedding=0, echo=_print)
     report = write_report(run)
     _print(f"Run folder: {run.path}")
     _print(f"Report:     {report}")
@@ -161,12 +158,23 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
         texts = [Path(f[1:]).read_text(encoding="utf-8") if f.startswith("@") else f for f in args.files]
         x = Vocabulary.load(run.path / "vocab.json").encode(texts)  # (N, maxlen)
+    elif run.config["data"]["kind"] == "series":  # CSV rows or UCR files, prepared like the training series
+        from deepscope.data.ucr import read_series
+        from deepscope.errors import InvalidArgumentError
+
+        if run.config["data"].get("task") != "classification":
+            raise InvalidArgumentError(f"`deepscope predict` gives class probabilities; {args.run} is a "
+                                       f"{run.config['data'].get('task')} run.")
+        prep = run.config["data"].get("info", {}).get("preprocess", {})
+        batches = [read_series(Path(f), in_shape, prep) for f in args.files]  # each (n, C, T)
+        names = [f if len(b) == 1 else f"{f}:{i + 1}" for f, b in zip(args.files, batches) for i in range(len(b))]
+        x = torch.cat(batches)
     else:
         x = torch.stack([read_image(Path(f), in_shape) for f in args.files])
     probs = predict_proba(run.model, x)
     k = min(args.top, len(classes))
     results = []
-    for f, p in zip(args.files, probs):
+    for f, p in zip(names if run.config["data"]["kind"] == "series" else args.files, probs):
         values, indices = p.topk(k)
         results.append({"file": f, "top": [{"class": classes[i], "probability": float(v)}
                                            for v, i in zip(values.tolist(), indices.tolist())]})
@@ -187,71 +195,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _inspect_run(run: Run, x: torch.Tensor | None = None, layers: Sequence[str] | None = None, k: int = 9,
-                maximize: bool = True, embedding: int = 1000) -> list[Path]:
-    """Write the "Inside the network" figures of ``run`` (filters, feature maps of ``x`` or the
-    first test image, top patches, maximised inputs, embedding map) into run/figures/ and add
-    the section to its report (``deepscope inspect`` and ``deepscope demo``)."""
-    import re
-
-    from deepscope import inspect, plots
-    from deepscope.errors import invalid
-    from deepscope.report import add_report_section
-
-    model, data = run.model, run.data
-    if data is None:
-        raise invalid("run", "a run whose data can be loaded (top patches need its test images)", str(run.path))
-    convs = inspect.conv_layers(model)
-    if not convs:
-        raise invalid("run", "a run of a CNN (a model with nn.Conv2d layers)", str(run.path))
-    chosen = list(layers) if layers else None
-    first_conv = next((n for n in chosen or [] if n in convs), convs[0])
-    x = data.test.tensors[0][0] if x is None else x  # (C, H, W)
-    figures: list[tuple[Path, str]] = []
-    lines = []
-
-    def save(figure: object, name: str, caption: str) -> None:
-        path = plots.save_figure(figure, run.path / "figures" / f"inspect_{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png")
-        figures.append((path, caption))
-        _print(f"  {path}")
-
-    result = inspect.filters(model, first_conv)
-    save(plots.filters_figure(result), "filters", f"The {len(result.kernels)} learned kernels of layer {result.label}.")
-    maps = inspect.feature_maps(model, x, chosen)
-    save(plots.feature_maps_figure(maps), "feature_maps",
-         "Feature maps of one input: what every conv and pooling layer computes from it.")
-    for layer in chosen or convs:
-        patches = inspect.top_patches(model, data, layer, k=k)
-        save(plots.top_patches_figure(patches), f"top_patches_{layer}",
-             f"For each channel of layer {patches.label}, the {patches.k} test-image patches "
-             f"({patches.rf_size[0]}x{patches.rf_size[1]} pixels, its receptive field) that activate it most.")
-    if maximize:
-        found = inspect.maximize_channels(model, first_conv, in_shape=data.input_shape, data=data)
-        beaten = sum(bool(r.exceeds_data) for r in found)
-        save(plots.maximized_figure(found), f"maximize_{first_conv}",
-             f"Inputs built by gradient ascent for each channel of layer {first_conv}: "
-             f"{beaten} of {len(found)} excite their channel's centre unit more than any test image does.")
-        lines.append(f"Activation maximisation: {beaten} of {len(found)} channels of layer {first_conv} respond "
-                     "more to the input found by gradient ascent than to any test image.")
-    if embedding:
-        mapped = inspect.embedding_map(model, data, n=embedding)
-        save(plots.embedding_figure(mapped), "embedding",
-             f"t-SNE map of layer {mapped.layer}'s features for {len(mapped.coords)} test samples, coloured by class.")
-    text = ("What the trained network computes: its first-layer kernels, the feature maps of one input, "
-            "and for each channel the dataset regions it responds to most. " + " ".join(lines))
-    add_report_section(run.path, "Inside the network", figures, text=text)
-    return [path for path, _ in figures]
-
-
 def cmd_inspect(args: argparse.Namespace) -> int:
     from deepscope import runs
     from deepscope.data import read_image
-    from deepscope.report import write_report
+    from deepscope.report import inside_the_network, write_report
 
     run = runs.open_run(args.run)
     x = read_image(Path(args.input), tuple(run.config["data"]["input_shape"])) if args.input else None
     _print(f"Inspecting {run.name}; figures:")
-    _inspect_run(run, x, args.layers, k=args.k, maximize=not args.no_maximize, embedding=args.embedding)
+    inside_the_network(run, x, args.layers, k=args.k, maximize=not args.no_maximize, embedding=args.embedding,
+                       echo=_print)
     _print(f"Report: {write_report(run)}")
     return 0
 
@@ -401,7 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("predict", help="top-k classes for image files, or for raw texts (text runs; @FILE reads one)")
+    p = sub.add_parser("predict", help="top-k classes for image files, raw texts (text runs; @FILE reads one) "
+                                       "or series files (series runs: CSV rows, .ts/.tsv/.arff)")
     p.add_argument("run")
     p.add_argument("files", nargs="+")
     p.add_argument("--top", type=int, default=3)

@@ -117,7 +117,7 @@ def test_vocabulary_json_round_trip(tmp_path):
                              padding="post", truncating="post")
     path = vocab.save(tmp_path / "vocab.json")
     loaded = Vocabulary.load(path)
-    assert loaded.tokens == vocab.tokens and loaded.maxlen == 6 and loaded.padding == "post"
+    assert loaded == vocab and loaded.tokens == vocab.tokens and loaded.maxlen == 6 and loaded.padding == "post"
     texts = ["not good movie at all", "bad bad movie"]
     assert torch.equal(loaded.encode(texts), vocab.encode(texts))
 
@@ -197,6 +197,13 @@ def test_bad_jsonl_line_and_empty_label_are_located(tmp_path):
         load_text(csv_path)
 
 
+def test_non_utf8_file_is_named(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("text,label\ncaf\xe9 cr\xe8me,pos\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"latin\.csv is not UTF-8 text"):
+        load_text(path)
+
+
 def test_folder_with_train_and_test_files_and_unknown_test_label(tmp_path):
     texts, labels = _reviews(12)
     _write_csv(tmp_path / "train.csv", texts, labels)
@@ -217,8 +224,10 @@ def test_spec_options_parse_merge_and_reject_unknown_names(tmp_path):
     assert spec_with_options("imdb:D", {}) == "imdb:D"
     with pytest.raises(InvalidArgumentError, match="Unknown text option 'maxlne'.*Did you mean 'maxlen'"):
         split_spec_options("a.csv?maxlne=3")
-    with pytest.raises(InvalidArgumentError, match="`maxlen` must be an int. Received: maxlen='big'"):
+    with pytest.raises(InvalidArgumentError, match="`maxlen` must be a value of type int. Received: maxlen='big'"):
         split_spec_options("a.csv?maxlen=big")
+    with pytest.raises(DataError, match="needs a path before the settings"):
+        load("text:maxlen=80")
 
 
 def test_from_texts_holds_out_a_test_split_and_checks_lengths():

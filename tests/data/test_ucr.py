@@ -37,7 +37,7 @@ def _write_ts(folder: Path) -> None:
 
 def test_ts_multivariate_unequal_length_is_resampled_and_znormalised(tmp_path):
     _write_ts(tmp_path)
-    data = load(f"ucr:{tmp_path}", val_fraction=0.0)
+    data = load(f"ucr:{tmp_path}?norm=series", val_fraction=0.0)
     assert data.kind == "series" and data.input_shape == (2, 5)  # the longest training series
     assert data.classes == ["down", "up"]
     x, y = data.train.tensors
@@ -54,11 +54,24 @@ def test_ts_multivariate_unequal_length_is_resampled_and_znormalised(tmp_path):
     assert xt.shape == (2, 2, 5) and yt.tolist() == [1, 0]
 
 
+def test_multivariate_sets_are_standardised_per_channel_with_training_statistics(tmp_path):
+    _write_ts(tmp_path)
+    data = load(f"ucr:{tmp_path}", val_fraction=0.0)
+    prep = data.info["preprocess"]
+    assert prep["norm"] == "channel"
+    # channel 0 of the training series, missing value filled: 1..5, 1..3, 5 4 3 2 1, 4..0
+    raw = np.array([1, 2, 3, 4, 5, 1, 2, 3, 5, 4, 3, 2, 1, 4, 3, 2, 1, 0], dtype=float)
+    assert prep["mean"][0] == pytest.approx(raw.mean()) and prep["std"][0] == pytest.approx(raw.std())
+    x, _ = data.test.tensors
+    expected = (torch.tensor([6.0, 5.5, 5.0, 4.5, 4.0]) - raw.mean()) / raw.std()  # '6,5,4' resampled to 5 steps
+    torch.testing.assert_close(x[1, 0], expected.float(), atol=1e-5, rtol=0)
+
+
 def test_pad_option_zero_pads_after_the_end(tmp_path):
     from deepscope.nn import lengths_from_mask
 
     _write_ts(tmp_path)
-    data = load(f"ucr:{tmp_path}?length=pad", val_fraction=0.0)
+    data = load(f"ucr:{tmp_path}?length=pad&norm=series", val_fraction=0.0)
     x, _ = data.train.tensors
     assert x.shape == (4, 2, 5)
     assert torch.all(x[1, :, 3:] == 0)

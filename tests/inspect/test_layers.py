@@ -43,3 +43,14 @@ def test_layer_outputs_rejects_a_layer_the_forward_never_runs(custom_cnn, make_i
     custom_cnn.unused = nn.Conv2d(3, 2, 3)
     with pytest.raises(InvalidArgumentError, match=r"layers that the forward pass runs. Received: layers=\['unused'\]"):
         layer_outputs(custom_cnn, make_images(2, (3, 10, 10)), ["unused", "features.0"])
+
+
+def test_reading_reuses_its_hooks_and_removes_them(tiny_cnn, images):
+    from deepscope.inspect import reading
+
+    with reading(tiny_cnn, ["3"]) as read:
+        first, second = read(images[:3])["3"], read(images[3:5])["3"]
+        assert len(tiny_cnn[3]._forward_hooks) == 1
+    assert first.shape == (3, 6, 2, 2) and second.shape == (2, 6, 2, 2)
+    assert torch.allclose(second, tiny_cnn[:4](images[3:5]))
+    assert len(tiny_cnn[3]._forward_hooks) == 0

@@ -7,6 +7,7 @@ import torch
 from deepscope import zoo
 from deepscope.errors import InvalidArgumentError
 from deepscope.inspect import data_max, layer_outputs, maximize_activation, maximize_channels
+from deepscope.mechanics import receptive_field
 
 
 def test_gradient_ascent_increases_the_channel_activation(tiny_cnn):
@@ -18,6 +19,10 @@ def test_gradient_ascent_increases_the_channel_activation(tiny_cnn):
     with torch.no_grad():  # the reported activation is the centre unit's, recomputed here
         out = layer_outputs(tiny_cnn, torch.from_numpy(result.input)[None], ["3"])["3"]  # (1, 6, 2, 2)
     assert float(out[0, 2, 1, 1]) == pytest.approx(result.activation, abs=1e-5)
+    # the centre unit (1, 1) of layer 3 sees an 8x8 field: offset -1 + 1 * jump 4 = 3 .. 11
+    assert result.box == (3, 3, 11, 11)
+    top, bottom, left, right = receptive_field(tiny_cnn, "3").bounds(1, 1, (12, 12))
+    assert result.box == (top, left, bottom, right)
 
 
 def test_batched_channels_equal_one_at_a_time(tiny_cnn):

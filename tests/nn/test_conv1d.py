@@ -41,3 +41,12 @@ def test_conv_lstm_shapes_and_causality():
     last = ConvLSTM(1, 4, 3, return_sequences=False)
     last.load_state_dict(layer.state_dict())
     torch.testing.assert_close(last(x), out[:, -1])
+
+
+def test_summary_lists_a_cell_called_at_every_step_once():
+    from deepscope.nn import summary
+
+    model = torch.nn.Sequential(ConvLSTM(1, 4, 3))
+    rows = summary(model, (5, 1, 6, 6)).rows
+    assert [r.name for r in rows] == ["0.cell.gates"]
+    assert rows[0].params == sum(p.numel() for p in model.parameters())

@@ -25,7 +25,7 @@ from deepscope.data.spec import Dataset, split_train_val
 from deepscope.errors import DataError, invalid
 
 __all__ = [
-    "ADDITION_CHARS", "addition_problems", "copy_last_frame_mse", "decode", "encode", "load_addition",
+    "ADDITION_CHARS", "addition_keys", "addition_problems", "copy_last_frame_mse", "decode", "encode", "load_addition",
     "load_moving_squares", "moving_squares",
 ]
 
@@ -34,34 +34,40 @@ ADDITION_TEST_SEED = 7_919  # the test questions depend only on digits and n
 
 
 # ----------------------------------------------------------------------------- addition strings
-def addition_problems(n: int, digits: int, rng: np.random.Generator, exclude: set[tuple[int, int]] | None = None
-                      ) -> list[tuple[int, int]]:
-    """``n`` unique pairs (a, b), each number with a random count of 1..digits digits; a+b
-    and b+a count as one question (as in Keras). Pairs in ``exclude`` are skipped."""
-    seen = set(exclude or ())
-    limit = sum(9 * 10 ** (d - 1) for d in range(1, digits + 1)) + 1  # numbers with 1..digits digits
-    if n > limit * (limit + 1) // 2 - len(seen):
+def addition_problems(n: int, digits: int, rng: np.random.Generator, exclude: np.ndarray | None = None) -> np.ndarray:
+    """``n`` unique pairs (n, 2) of numbers with a random count of 1..digits digits each;
+    a+b and b+a count as one question (as in Keras). Pairs whose key min*10^digits + max is
+    in ``exclude`` are skipped. Drawn in vectorised rounds; duplicates are dropped."""
+    space = sum(9 * 10 ** (d - 1) for d in range(1, digits + 1)) + 1  # numbers with 1..digits digits
+    taken = 0 if exclude is None else len(exclude)
+    if n > space * (space + 1) // 2 - taken:
         raise invalid("n", f"at most the number of distinct {digits}-digit questions", n)
-    pairs: list[tuple[int, int]] = []
-    while len(pairs) < n:  # draw in batches; duplicates are dropped (rare once digits >= 3)
+    keys = np.empty(0, dtype=np.int64) if exclude is None else np.asarray(exclude, dtype=np.int64)
+    pairs = np.empty((0, 2), dtype=np.int64)
+    while len(pairs) < n:
         k = 2 * (n - len(pairs)) + 16
         lengths = rng.integers(1, digits + 1, size=(k, 2))
-        numbers = (rng.random((k, 2)) * 10.0 ** lengths).astype(np.int64)  # (k, 2)
-        for a, b in numbers.tolist():
-            key = (min(a, b), max(a, b))
-            if key not in seen:
-                seen.add(key)
-                pairs.append((a, b))
-                if len(pairs) == n:
-                    break
+        drawn = (rng.random((k, 2)) * 10.0 ** lengths).astype(np.int64)  # (k, 2)
+        key = drawn.min(axis=1) * 10**digits + drawn.max(axis=1)
+        _, first = np.unique(key, return_index=True)
+        first = np.sort(first)  # keep the order of drawing
+        fresh = first[~np.isin(key[first], keys)]
+        pairs = np.concatenate([pairs, drawn[fresh]])[:n]
+        keys = np.concatenate([keys, key[fresh]])
     return pairs
 
 
+def addition_keys(pairs: np.ndarray, digits: int) -> np.ndarray:
+    """One key per question, the same for a+b and b+a: (n,)."""
+    return pairs.min(axis=1) * 10**digits + pairs.max(axis=1)
+
+
 def encode(texts: list[str], width: int) -> torch.Tensor:
-    """Strings -> character indices (N, width), right-padded with spaces."""
-    table = {c: i for i, c in enumerate(ADDITION_CHARS)}
-    rows = [[table[c] for c in t.ljust(width)] for t in texts]
-    return torch.tensor(rows, dtype=torch.long)
+    """Strings of the addition alphabet -> character indices (N, width), right-padded with spaces."""
+    table = np.zeros(256, dtype=np.int64)
+    table[np.frombuffer(ADDITION_CHARS.encode(), dtype=np.uint8)] = np.arange(len(ADDITION_CHARS))
+    raw = np.frombuffer("".join(t.ljust(width) for t in texts).encode("ascii"), dtype=np.uint8)
+    return torch.from_numpy(table[raw].reshape(len(texts), width))
 
 
 def decode(indices: torch.Tensor) -> list[str]:
@@ -69,12 +75,12 @@ def decode(indices: torch.Tensor) -> list[str]:
     return ["".join(ADDITION_CHARS[i] for i in row) for row in indices.tolist()]
 
 
-def _addition_tensors(pairs: list[tuple[int, int]], digits: int, reverse: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def _addition_tensors(pairs: np.ndarray, digits: int, reverse: bool) -> tuple[torch.Tensor, torch.Tensor]:
     width = 2 * digits + 1
-    questions = [f"{a}+{b}".ljust(width) for a, b in pairs]
+    questions = [f"{a}+{b}".ljust(width) for a, b in pairs.tolist()]
     if reverse:
         questions = [q[::-1] for q in questions]
-    answers = [str(a + b) for a, b in pairs]
+    answers = [str(a + b) for a, b in pairs.tolist()]
     return encode(questions, width), encode(answers, digits + 1)  # (N, 2d+1), (N, d+1)
 
 
@@ -95,7 +101,7 @@ def load_addition(path: Path | None = None, *, val_fraction: float = 0.1, seed: 
         raise invalid("n", "an int >= 10", n)
     # Test questions come first from their own fixed seed, so they never depend on `seed`.
     test_pairs = addition_problems(max(n // 10, 1), digits, np.random.default_rng(ADDITION_TEST_SEED + digits))
-    pairs = addition_problems(n, digits, np.random.default_rng(seed), exclude={(min(p), max(p)) for p in test_pairs})
+    pairs = addition_problems(n, digits, np.random.default_rng(seed), exclude=addition_keys(test_pairs, digits))
     x, y = _addition_tensors(pairs, digits, reverse)
     train, val = split_train_val(x, y, val_fraction=val_fraction, seed=seed, stratify=False)
     test = TensorDataset(*_addition_tensors(test_pairs, digits, reverse))

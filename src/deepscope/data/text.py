@@ -34,8 +34,10 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
+from deepscope.atomic import atomic_write
 from deepscope.data.catalog import register_dataset
 from deepscope.data.download import deepscope_home
+from deepscope.data.options import parse_spec_options
 from deepscope.data.spec import Dataset, split_train_val
 from deepscope.data.tokenizer import TOKENIZER_VERSION, Corpus, Vocabulary
 from deepscope.errors import DataError, InvalidArgumentError, closest, invalid
@@ -47,7 +49,7 @@ TEXT_TEST_SEED = 1234  # fixed forever: a single file's test split never depends
 TEXT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson")
 IMDB_CLASSES = ["neg", "pos"]  # label 0 = negative, 1 = positive, as in Keras' imdb
 
-# Settings a text spec may carry after '?', with their parsers and defaults.
+# Settings a text spec may carry after "?", with their defaults (ints: _INT_OPTIONS).
 TEXT_OPTIONS: dict[str, Any] = {
     "maxlen": 200, "max_words": 20_000, "ngrams": 1, "max_ngrams": 0,
     "padding": "pre", "truncating": "pre", "text_column": "text", "label_column": "label",
@@ -59,24 +61,8 @@ _INT_OPTIONS = ("maxlen", "max_words", "ngrams", "max_ngrams")
 def split_spec_options(path: Path | str | None) -> tuple[Path | None, dict[str, Any]]:
     """Split ``'reviews.csv?maxlen=80&ngrams=2'`` into the path and its text settings (ints
     parsed, names checked with did-you-mean)."""
-    if path is None:
-        return None, {}
-    where, _, query = str(path).partition("?")
-    options: dict[str, Any] = {}
-    for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)):
-        if key not in TEXT_OPTIONS:
-            near = closest(key, TEXT_OPTIONS)
-            hint = f" Did you mean {near[0]!r}?" if near else ""
-            raise InvalidArgumentError(f"Unknown text option {key!r} in the data spec.{hint} "
-                                       f"Valid options: {', '.join(TEXT_OPTIONS)}.")
-        if key in _INT_OPTIONS:
-            try:
-                options[key] = int(value)
-            except ValueError:
-                raise invalid(key, "an int", value) from None
-        else:
-            options[key] = value
-    return Path(where).expanduser(), options
+    types = {k: int if k in _INT_OPTIONS else str for k in TEXT_OPTIONS}
+    return parse_spec_options(path, types, what="text")
 
 
 def spec_with_options(spec: str, options: Mapping[str, Any]) -> str:
@@ -99,6 +85,8 @@ def spec_with_options(spec: str, options: Mapping[str, Any]) -> str:
 )
 def _load_text_spec(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False) -> Dataset:
     path, options = split_spec_options(path)
+    if path is None:
+        raise DataError("Dataset 'text' needs a path before the settings: 'text:PATH?maxlen=...'.")
     return load_text(path, val_fraction=val_fraction, seed=seed, **options)
 
 
@@ -110,6 +98,8 @@ def _load_text_spec(path: Path | None, *, val_fraction: float = 0.1, seed: int =
 )
 def _load_imdb_spec(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False) -> Dataset:
     path, options = split_spec_options(path)
+    if path is None:
+        raise DataError("Dataset 'imdb' needs a path before the settings: 'imdb:PATH?maxlen=...'.")
     for key in ("text_column", "label_column"):
         if key in options:
             raise InvalidArgumentError(f"Option {key!r} applies to text:PATH files, not to the aclImdb folder.")
@@ -270,8 +260,18 @@ def from_texts(
 
 
 # ----------------------------------------------------------------------------- file parsing
-def read_labelled_texts(path: Path, text_column: str = "text", label_column: str = "label") -> tuple[list[str], list[str]]:
-    """(texts, labels as strings) from a CSV/TSV (header row) or JSONL (one object per line) file."""
+def read_labelled_texts(
+    path: Path, text_column: str = "text", label_column: str = "label"
+) -> tuple[list[str], list[str]]:
+    """(texts, labels as strings) from a CSV/TSV (header row) or JSONL (one object per line) file, UTF-8."""
+    try:
+        return _read_labelled_texts(Path(path), text_column, label_column)
+    except UnicodeDecodeError as error:
+        raise DataError(f"Text file {path} is not UTF-8 text (byte {error.start}: {error.reason}); "
+                        f"save it as UTF-8.") from None
+
+
+def _read_labelled_texts(path: Path, text_column: str, label_column: str) -> tuple[list[str], list[str]]:
     suffix = path.suffix.lower()
     texts: list[str] = []
     labels: list[str] = []
@@ -330,7 +330,8 @@ def _text_value(value: Any, path: Path, line_no: int) -> str:
 
 def _label_value(value: Any, path: Path, line_no: int, column: str) -> str:
     if value is None or (isinstance(value, str) and not value.strip()) or isinstance(value, (list, dict)):
-        raise DataError(f"{path}, line {line_no}: the {column!r} value must be a class name or int. Received: {value!r}")
+        raise DataError(f"{path}, line {line_no}: the {column!r} value must be a class name or int. "
+                        f"Received: {value!r}")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
@@ -435,22 +436,9 @@ def _cached_corpus(key: dict[str, Any], read, cache: bool) -> tuple[Corpus, list
     corpus, labels, n_train = read()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        _atomic(arrays_path, lambda tmp: save_file({"flat": corpus.flat, "lengths": corpus.lengths}, str(tmp)))
+        atomic_write(arrays_path, lambda tmp: save_file({"flat": corpus.flat, "lengths": corpus.lengths}, str(tmp)))
         meta = {"key": key, "words": corpus.words, "labels": list(labels), "n_train": n_train}
-        _atomic(meta_path, lambda tmp: tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8"))
+        atomic_write(meta_path, lambda tmp: tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8"))
     except OSError:  # a read-only cache only costs speed
         pass
     return corpus, labels, n_train
-
-
-def _atomic(path: Path, write) -> None:
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from deepscope.atomic import write_text
 from deepscope.errors import DataError, invalid
 
 __all__ = ["OOV", "OOV_TOKEN", "PAD", "PAD_TOKEN", "Corpus", "Vocabulary", "tokenize"]
@@ -113,9 +114,9 @@ class Vocabulary:
     ngrams: int = 1
     padding: str = "pre"
     truncating: str = "pre"
-    _index: dict[str, int] = field(init=False, repr=False)
-    _codes: np.ndarray = field(init=False, repr=False)  # sorted n-gram codes
-    _code_ids: np.ndarray = field(init=False, repr=False)  # their token ids
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)
+    _codes: np.ndarray = field(init=False, repr=False, compare=False)  # sorted n-gram codes
+    _code_ids: np.ndarray = field(init=False, repr=False, compare=False)  # their token ids
 
     def __post_init__(self) -> None:
         _check_settings(self.maxlen, self.ngrams, self.padding, self.truncating)
@@ -260,15 +261,8 @@ class Vocabulary:
 
     def save(self, path: str | Path) -> Path:
         """Write the vocabulary as JSON (atomically: a temporary file, then a rename)."""
-        import os
-        import tempfile
-
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(self.to_dict(), handle, ensure_ascii=False)
-        os.replace(tmp, path)
+        write_text(path, json.dumps(self.to_dict(), ensure_ascii=False))
         return path
 
     @classmethod

@@ -9,7 +9,10 @@ NaN for missing values); this module turns them into one (N, C, T) float tensor 
 - unequal lengths are resampled (linear interpolation) to the longest training series, as
   Fawaz et al. 2019 did for the UEA archive, so conv nets and RNNs see one shape; the
   ``length=pad`` option zero-pads at the end instead (pair it with ``Recurrent(mask_value=0)``);
-- each series is z-normalised per channel (mean 0, std 1), as in the UCR literature.
+- values are z-normalised: univariate series each on its own (mean 0, std 1), as in the UCR
+  literature; multivariate series per channel with the training set's mean and std, which
+  keeps the level of each channel (per-series normalisation erases what tells speakers
+  apart in JapaneseVowels). ``norm=series|channel|none`` chooses explicitly.
 
 In the UCR 2018 ``.tsv`` files, NaNs after the last value pad shorter series; they mark the
 series' end, not missing values.
@@ -17,7 +20,7 @@ series' end, not missing values.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +34,11 @@ from deepscope.data.options import parse_spec_options
 from deepscope.data.spec import Dataset, split_train_val
 from deepscope.errors import DataError, UnknownNameError, invalid
 
-__all__ = ["FORMATS", "aeon_data_dir", "load_ucr", "prepare_series", "read_series", "read_ucr_file", "shipped_sets"]
+__all__ = ["FORMATS", "aeon_data_dir", "channel_stats", "load_ucr", "prepare_series", "read_series", "read_ucr_file", "shipped_sets"]
 
 FORMATS = (".ts", ".arff", ".tsv")  # preference order when a folder holds several
 LENGTHS = ("resample", "pad")
+NORMS = ("auto", "series", "channel", "none")
 
 
 def _aeon_datasets():
@@ -148,11 +152,25 @@ def fill_missing(s: np.ndarray) -> np.ndarray:
     return s
 
 
-def prepare_series(series: Sequence[np.ndarray], length: int, *, mode: str = "resample", znorm: bool = True) -> torch.Tensor:
-    """Missing values filled, every series brought to ``length`` steps, z-normalised per
-    channel: a list of (C, T_i) arrays -> (N, C, length) float32."""
+def channel_stats(series: Sequence[np.ndarray]) -> tuple[list[float], list[float]]:
+    """Mean and std of each channel over every step of every series (missing values filled)."""
+    values = np.concatenate([fill_missing(s) for s in series], axis=1)  # (C, sum of T_i)
+    std = values.std(axis=1)
+    return values.mean(axis=1).tolist(), np.where(std > 1e-8, std, 1.0).tolist()
+
+
+def prepare_series(series: Sequence[np.ndarray], length: int, *, mode: str = "resample", norm: str = "series",
+                   stats: tuple[Sequence[float], Sequence[float]] | None = None) -> torch.Tensor:
+    """Missing values filled, every series brought to ``length`` steps and normalised: a list
+    of (C, T_i) arrays -> (N, C, length) float32. ``norm`` is 'series' (each series and
+    channel to mean 0, std 1), 'channel' (each channel with ``stats`` = (means, stds), e.g.
+    the training set's) or 'none'."""
     if mode not in LENGTHS:
         raise invalid("length", f"one of {LENGTHS}", mode)
+    if norm not in NORMS[1:]:
+        raise invalid("norm", f"one of {NORMS[1:]}", norm)
+    if norm == "channel" and stats is None:
+        raise invalid("stats", "the (means, stds) of each channel for norm='channel'", stats)
     channels = {s.shape[0] for s in series}
     if len(channels) != 1:
         raise DataError(f"All series must have the same number of channels. Received: channel counts {sorted(channels)}.")
@@ -168,8 +186,11 @@ def prepare_series(series: Sequence[np.ndarray], length: int, *, mode: str = "re
         if mode == "resample" and steps != length:
             batch = (batch.expand(-1, -1, length) if steps == 1
                      else F.interpolate(batch, size=length, mode="linear", align_corners=True))  # (n, C, length)
-        if znorm:
+        if norm == "series":
             batch = _znorm(batch)
+        elif norm == "channel":
+            mean, std = (torch.tensor(v, dtype=batch.dtype)[:, None] for v in stats)  # (C, 1) each
+            batch = (batch - mean) / std
         out[idx, :, : batch.shape[-1]] = batch  # 'pad': zeros stay after the end
     return out.float()
 
@@ -230,18 +251,20 @@ def _resolve(where: Path, download: bool) -> tuple[Path, Path, str]:
 @register_dataset(
     "ucr", kind="series", needs_path=True,
     expects="a shipped set name (e.g. GunPoint, see `deepscope datasets --check ucr:GunPoint`) or a folder/file with "
-            "NAME_TRAIN and NAME_TEST .ts/.tsv/.arff files; options ?length=resample|pad&znorm=1",
+            "NAME_TRAIN and NAME_TEST .ts/.tsv/.arff files; options ?length=resample|pad&norm=auto|series|channel|none",
     summary="UCR/UEA time-series classification (aeon's shipped sets offline, or your files), z-normalised",
 )
 def load_ucr(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False) -> Dataset:
     """A UCR/UEA classification set as (N, C, T) series with the archive's own train/test
     split; validation is carved from train with ``seed`` (stratified)."""
-    where, options = parse_spec_options(path, {"length": str, "znorm": _boolean}, what="ucr")
+    where, options = parse_spec_options(path, {"length": str, "norm": str}, what="ucr")
     if where is None:
         raise DataError("Dataset 'ucr' needs a set name or path: 'ucr:GunPoint' or 'ucr:PATH'.")
-    mode, znorm = options.get("length", "resample"), options.get("znorm", True)
+    mode, norm = options.get("length", "resample"), options.get("norm", "auto")
     if mode not in LENGTHS:
         raise invalid("length", f"one of {LENGTHS}", mode)
+    if norm not in NORMS:
+        raise invalid("norm", f"one of {NORMS}", norm)
     train_file, test_file, source = _resolve(where, download)
     x_train, labels_train = read_ucr_file(train_file)
     x_test, labels_test = read_ucr_file(test_file)
@@ -256,8 +279,13 @@ def load_ucr(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0, dow
     index = {c: i for i, c in enumerate(classes)}
     if mode == "pad":  # padding cannot shorten: room for the longest series of either split
         length = max(length, *(s.shape[1] for s in x_test))
-    xt = prepare_series(x_train, length, mode=mode, znorm=znorm)  # (N, C, T)
-    xs = prepare_series(x_test, length, mode=mode, znorm=znorm)
+    if norm == "auto":
+        norm = "series" if x_train[0].shape[0] == 1 else "channel"
+    stats = channel_stats(x_train) if norm == "channel" else None  # training statistics only
+    preprocess = {"length": mode, "norm": norm, "steps": length,
+                  **({"mean": stats[0], "std": stats[1]} if stats else {})}
+    xt = prepare_series(x_train, length, mode=mode, norm=norm, stats=stats)  # (N, C, T)
+    xs = prepare_series(x_test, length, mode=mode, norm=norm, stats=stats)
     yt = torch.tensor([index[c] for c in labels_train], dtype=torch.long)
     ys = torch.tensor([index[c] for c in labels_test], dtype=torch.long)
     train, val = split_train_val(xt, yt, val_fraction=val_fraction, seed=seed)
@@ -266,25 +294,18 @@ def load_ucr(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0, dow
         "source": source,
         "length": "equal" if equal else (f"resampled to {length} (longest training series)" if mode == "resample"
                                          else f"zero-padded at the end to {length}"),
-        "preprocess": {"length": mode, "znorm": znorm, "steps": length},
+        "preprocess": preprocess,
         "missing_values_filled": missing,
     }
     return Dataset(name=name, kind="series", input_shape=tuple(xt.shape[1:]), train=train, val=val,
                    test=TensorDataset(xs, ys), classes=classes, info=info)
 
 
-def _boolean(text: str) -> bool:
-    low = text.lower()
-    if low in ("1", "true", "yes"):
-        return True
-    if low in ("0", "false", "no"):
-        return False
-    raise ValueError(text)
-
-
 # ----------------------------------------------------------------------------- prediction input
-def read_series(path: str | Path, in_shape: tuple[int, int], *, mode: str = "resample", znorm: bool = True) -> torch.Tensor:
+def read_series(path: str | Path, in_shape: tuple[int, int], preprocess: Mapping[str, Any] | None = None) -> torch.Tensor:
     """Series to predict on, prepared as at training time: (N, C, T) for ``in_shape`` (C, T).
+    ``preprocess`` is the training data's ``info["preprocess"]`` (default: resample, and
+    per-series z-normalisation).
 
     ``.ts/.tsv/.arff`` files are read as UCR files (labels, if any, ignored); a ``.csv`` file
     holds one series per row, C*T values channel after channel (empty cells or NaN for
@@ -300,7 +321,10 @@ def read_series(path: str | Path, in_shape: tuple[int, int], *, mode: str = "res
     wrong = [s.shape[0] for s in series if s.shape[0] != channels]
     if wrong:
         raise DataError(f"{path} holds series with {wrong[0]} channel(s); the model expects {channels}.")
-    return prepare_series(series, steps, mode=mode, znorm=znorm)
+    prep = dict(preprocess or {})
+    stats = (prep["mean"], prep["std"]) if prep.get("norm") == "channel" else None
+    return prepare_series(series, steps, mode=prep.get("length", "resample"), norm=prep.get("norm", "series"),
+                          stats=stats)
 
 
 def _read_csv_rows(path: Path, channels: int) -> list[np.ndarray]:

@@ -13,6 +13,7 @@ from deepscope.inspect.filters import filters as filters
 from deepscope.inspect.layers import conv_layers as conv_layers
 from deepscope.inspect.layers import get_layer as get_layer
 from deepscope.inspect.layers import layer_outputs as layer_outputs
+from deepscope.inspect.layers import reading as reading
 from deepscope.inspect.layers import spatial_layers as spatial_layers
 from deepscope.inspect.maximize import Maximized as Maximized
 from deepscope.inspect.maximize import data_max as data_max
@@ -42,6 +43,7 @@ __all__ = [
     "maximize_activation",
     "maximize_channels",
     "penultimate_layer",
+    "reading",
     "spatial_layers",
     "top_patches",
     "Neighbours", "WordMap", "embedding_weights", "nearest_words", "word_map",

@@ -11,9 +11,11 @@ from torch import nn
 
 from deepscope.errors import invalid
 from deepscope.inspect.inputs import as_images, model_device
-from deepscope.inspect.layers import get_layer, layer_outputs
+from deepscope.inspect.layers import get_layer, reading
 
 __all__ = ["Embedding", "embedding_map", "penultimate_layer"]
+
+_PASS_THROUGH = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.AlphaDropout, nn.Identity)
 
 
 @dataclass
@@ -37,12 +39,16 @@ class Embedding:
 def penultimate_layer(model: nn.Module) -> str:
     """The name of the layer that feeds the model's last ``nn.Linear`` in definition order:
     the previous module in ``named_modules()`` order, which is the execution order of
-    ``nn.Sequential`` models. Other models should name their layer explicitly."""
+    ``nn.Sequential`` models, skipping dropout and identity layers. Other models should name
+    their layer explicitly."""
     names = [n for n, m in model.named_modules() if n and not list(m.children())]
     linear = [i for i, n in enumerate(names) if isinstance(get_layer(model, n), nn.Linear)]
-    if not linear or linear[-1] == 0:
+    before = names[:linear[-1]] if linear else []
+    while before and isinstance(get_layer(model, before[-1]), _PASS_THROUGH):
+        before.pop()  # in eval mode these return their input: name the layer that computes it
+    if not before:
         raise invalid("layer", "a layer name (the model has no hidden layer before a final nn.Linear)", None)
-    return names[linear[-1] - 1]
+    return before[-1]
 
 
 @torch.no_grad()
@@ -77,10 +83,9 @@ def embedding_map(
     was_training = model.training
     model.eval()
     try:
-        features = torch.cat([
-            layer_outputs(model, chosen[i:i + batch_size].to(device), [layer])[layer].flatten(1).float().cpu()
-            for i in range(0, len(chosen), batch_size)
-        ]).numpy()  # (n, F)
+        with reading(model, [layer]) as read:
+            features = torch.cat([read(chosen[i:i + batch_size].to(device))[layer].flatten(1).float().cpu()
+                                  for i in range(0, len(chosen), batch_size)]).numpy()  # (n, F)
     finally:
         model.train(was_training)
     dims = min(pca_dims, *features.shape)

@@ -6,14 +6,15 @@ an ``nn.Sequential``, ``"features.3"`` or ``"layer1.0.conv1"`` in nested models.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import nn
 
 from deepscope.errors import UnknownNameError, invalid
 
-__all__ = ["CONV_TYPES", "POOL_TYPES", "conv_layers", "describe_layer", "get_layer", "layer_outputs", "spatial_layers"]
+__all__ = ["CONV_TYPES", "POOL_TYPES", "conv_layers", "describe_layer", "get_layer", "layer_outputs", "reading", "spatial_layers"]
 
 CONV_TYPES = (nn.Conv2d,)
 POOL_TYPES = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.LPPool2d)
@@ -58,17 +59,15 @@ class _Stop(Exception):
     """Raised by the last hook to skip the rest of the forward pass."""
 
 
-def layer_outputs(model: nn.Module, x: torch.Tensor, layers: Sequence[str], *, stop: bool = True) -> dict[str, torch.Tensor]:
-    """The outputs of ``layers`` for the batch ``x`` (N, ...), from ONE forward pass with hooks.
-
-    With ``stop=True`` the pass ends as soon as every requested layer has run, so the layers
-    after them cost nothing. Outputs are cloned, so an in-place op after a layer (``ReLU(inplace=True)``)
-    cannot change them (the clone keeps the autograd graph). Runs under the caller's grad mode and the model's current train/eval mode.
-    """
+@contextmanager
+def reading(model: nn.Module, layers: Sequence[str], *, stop: bool = True) -> Iterator[Callable[[torch.Tensor], dict[str, torch.Tensor]]]:
+    """Register forward hooks on ``layers`` once and yield ``read(x)``, which runs one forward
+    pass on the batch ``x`` and returns the layers' outputs; the hooks go when the block ends.
+    Use it for many passes (one per batch or per optimisation step); see :func:`layer_outputs`."""
     modules = {name: get_layer(model, name) for name in layers}
     captured: dict[str, torch.Tensor] = {}
 
-    def hook_for(name: str):
+    def hook_for(name: str) -> Callable[..., None]:
         def hook(module: nn.Module, inputs: object, output: object) -> None:
             if not isinstance(output, torch.Tensor):
                 raise invalid("layer", "a layer whose output is one tensor", f"{name} ({type(output).__name__})")
@@ -79,15 +78,32 @@ def layer_outputs(model: nn.Module, x: torch.Tensor, layers: Sequence[str], *, s
 
         return hook
 
+    def read(x: torch.Tensor) -> dict[str, torch.Tensor]:
+        captured.clear()
+        try:
+            model(x)
+        except _Stop:
+            pass
+        missing = [name for name in modules if name not in captured]
+        if missing:
+            raise invalid("layers", "layers that the forward pass runs", missing)
+        return {name: captured[name] for name in layers}
+
     handles = [module.register_forward_hook(hook_for(name)) for name, module in modules.items()]
     try:
-        model(x)
-    except _Stop:
-        pass
+        yield read
     finally:
         for handle in handles:
             handle.remove()
-    missing = [name for name in modules if name not in captured]
-    if missing:
-        raise invalid("layers", "layers that the forward pass runs", missing)
-    return {name: captured[name] for name in layers}
+
+
+def layer_outputs(model: nn.Module, x: torch.Tensor, layers: Sequence[str], *, stop: bool = True) -> dict[str, torch.Tensor]:
+    """The outputs of ``layers`` for the batch ``x`` (N, ...), from ONE forward pass with hooks.
+
+    With ``stop=True`` the pass ends as soon as every requested layer has run, so the layers
+    after them cost nothing. Outputs are cloned, so an in-place op after a layer (``ReLU(inplace=True)``)
+    cannot change them (the clone keeps the autograd graph). Runs under the caller's grad mode
+    and the model's current train/eval mode.
+    """
+    with reading(model, layers, stop=stop) as read:
+        return read(x)

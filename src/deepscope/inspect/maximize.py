@@ -21,7 +21,7 @@ unit), for ``"mean"`` the largest map mean over the images.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,9 +29,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from deepscope.errors import invalid
+from deepscope.errors import DeepscopeError, invalid
 from deepscope.inspect.inputs import as_images, model_device
-from deepscope.inspect.layers import get_layer, layer_outputs
+from deepscope.inspect.layers import get_layer, reading
+from deepscope.mechanics import receptive_field
 
 __all__ = ["OBJECTIVES", "Maximized", "data_max", "maximize_activation", "maximize_channels"]
 
@@ -51,6 +52,7 @@ class Maximized:
     start_activation: float     # objective of the starting input
     history: np.ndarray         # (steps,) objective during the ascent (on the jittered input)
     data_max: float | None = None  # the same statistic's maximum over real data, when data was given
+    box: tuple[int, int, int, int] | None = None  # (top, left, bottom, right): what the centre unit sees
 
     @property
     def exceeds_data(self) -> bool | None:
@@ -93,14 +95,15 @@ def maximize_channels(
     in_shape = _in_shape(model, in_shape)
     if objective not in OBJECTIVES:
         raise invalid("objective", f"one of {OBJECTIVES}", objective)
-    if not isinstance(steps, int) or steps < 1:
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise invalid("steps", "a positive int", steps)
     if not lr > 0:
         raise invalid("lr", "a positive float", lr)
-    if not isinstance(jitter, int) or jitter < 0:
+    if isinstance(jitter, bool) or not isinstance(jitter, int) or jitter < 0:
         raise invalid("jitter", "an int >= 0 (pixels)", jitter)
-    if blur < 0 or l2 < 0:
-        raise invalid("blur" if blur < 0 else "l2", "a float >= 0", blur if blur < 0 else l2)
+    for name, value in (("blur", blur), ("l2", l2)):
+        if not value >= 0:
+            raise invalid(name, "a float >= 0", value)
     low, high = (float(v) for v in value_range)
     if not low < high:
         raise invalid("value_range", "(low, high) with low < high", value_range)
@@ -111,53 +114,67 @@ def maximize_channels(
     model.eval()
     model.requires_grad_(False)  # gradients for the input only
     try:
-        probe = _objective(model, torch.full((1, *in_shape), (low + high) / 2, device=device), layer, None, objective)
-        num_channels = probe.shape[1]
-        channels = list(range(num_channels)) if channels is None else [int(c) for c in channels]
-        bad = [c for c in channels if not 0 <= c < num_channels]
-        if bad or not channels:
-            raise invalid("channels", f"channel indices in [0, {num_channels - 1}] for layer {layer!r}", bad or channels)
-        index = torch.tensor(channels, device=device)
-        generator = torch.Generator().manual_seed(seed)
-        grey = (low + high) / 2
-        noise = torch.randn((len(channels), *in_shape), generator=generator) * 0.01 * (high - low)
-        x = (grey + noise).clamp(low, high).to(device).requires_grad_(True)  # (n, C, H, W)
-        with torch.no_grad():
-            start = _objective(model, x, layer, index, objective)  # (n,)
-        optimizer = torch.optim.Adam([x], lr=lr * (high - low))
-        history = torch.empty(steps, len(channels))
-        settle = steps - steps // 4  # jitter-free final quarter
-        for step in range(steps):
-            shifted = x
-            if jitter and step < settle:
-                dy, dx = torch.randint(-jitter, jitter + 1, (2,), generator=generator).tolist()
-                shifted = torch.roll(x, shifts=(dy, dx), dims=(2, 3))
-            value = _objective(model, shifted, layer, index, objective)  # (n,)
-            loss = -value.sum()
-            if l2:
-                loss = loss + l2 * ((x - grey) ** 2).sum()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+        with reading(model, [layer]) as read:  # hooks registered once for all steps
+            grey = (low + high) / 2
+            _, num_channels, map_h, map_w = _objective(read, torch.full((1, *in_shape), grey, device=device), layer).shape
+            channels = list(range(num_channels)) if channels is None else [int(c) for c in channels]
+            bad = [c for c in channels if not 0 <= c < num_channels]
+            if bad or not channels:
+                raise invalid("channels", f"channel indices in [0, {num_channels - 1}] for layer {layer!r}",
+                              bad or channels)
+            index = torch.tensor(channels, device=device)
+            generator = torch.Generator().manual_seed(seed)
+            noise = torch.randn((len(channels), *in_shape), generator=generator) * 0.01 * (high - low)
+            x = (grey + noise).clamp(low, high).to(device).requires_grad_(True)  # (n, C, H, W)
             with torch.no_grad():
-                if blur and step % 4 == 3 and step < settle:
-                    x.copy_(_gaussian_blur(x, blur))
-                x.clamp_(low, high)
-            history[step] = value.detach().cpu()
-        with torch.no_grad():
-            final = _objective(model, x, layer, index, objective)  # (n,)
+                start = _objective(read, x, layer, index, objective)  # (n,)
+            optimizer = torch.optim.Adam([x], lr=lr * (high - low))
+            history = torch.empty(steps, len(channels))
+            settle = steps - steps // 4  # regulariser-free final quarter
+            for step in range(steps):
+                shifted = x
+                if jitter and step < settle:
+                    dy, dx = torch.randint(-jitter, jitter + 1, (2,), generator=generator).tolist()
+                    shifted = torch.roll(x, shifts=(dy, dx), dims=(2, 3))
+                value = _objective(read, shifted, layer, index, objective)  # (n,)
+                loss = -value.sum()
+                if l2:
+                    loss = loss + l2 * ((x - grey) ** 2).sum()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                with torch.no_grad():
+                    if blur and step % 4 == 3 and step < settle:
+                        x.copy_(_gaussian_blur(x, blur))
+                    x.clamp_(low, high)
+                history[step] = value.detach().cpu()
+            with torch.no_grad():
+                final = _objective(read, x, layer, index, objective)  # (n,)
     finally:
         model.train(was_training)
         for p, r in zip(model.parameters(), requires):
             p.requires_grad_(r)
     reference = data_max(model, data, layer, objective=objective)[channels] if data is not None else None
+    box = _centre_box(model, layer, (map_h, map_w), in_shape[1:]) if objective == "center" else None
     inputs = x.detach().cpu().numpy()
     return [
         Maximized(layer=layer, channel=c, objective=objective, input=inputs[i], activation=float(final[i]),
                   start_activation=float(start[i]), history=history[:, i].numpy(),
-                  data_max=None if reference is None else float(reference[i]))
+                  data_max=None if reference is None else float(reference[i]), box=box)
         for i, c in enumerate(channels)
     ]
+
+
+def _centre_box(model: nn.Module, layer: str, map_shape: tuple[int, int],
+                image_shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """The input pixels the centre unit sees (top, left, bottom, right), clipped to the image;
+    None where the receptive field cannot be computed (a non-sequential model)."""
+    try:
+        field = receptive_field(model, layer)
+    except DeepscopeError:
+        return None
+    top, bottom, left, right = field.bounds(map_shape[0] // 2, map_shape[1] // 2, tuple(image_shape))
+    return top, left, bottom, right
 
 
 @torch.no_grad()
@@ -173,20 +190,21 @@ def data_max(model: nn.Module, data: Any, layer: str, *, objective: str = "cente
     model.eval()
     best = None
     try:
-        for start in range(0, len(x), batch_size):
-            out = layer_outputs(model, x[start:start + batch_size].to(device), [layer])[layer]  # (B, C, H', W')
-            stat = out.flatten(2).amax(dim=2) if objective == "center" else out.flatten(2).mean(dim=2)  # (B, C)
-            top = stat.amax(dim=0)  # (C,)
-            best = top if best is None else torch.maximum(best, top)
+        with reading(model, [layer]) as read:
+            for start in range(0, len(x), batch_size):
+                maps = _objective(read, x[start:start + batch_size].to(device), layer).flatten(2)  # (B, C, H'W')
+                top = (maps.amax(dim=2) if objective == "center" else maps.mean(dim=2)).amax(dim=0)  # (C,)
+                best = top if best is None else torch.maximum(best, top)
     finally:
         model.train(was_training)
     return best.float().cpu().numpy()
 
 
-def _objective(model: nn.Module, x: torch.Tensor, layer: str, index: torch.Tensor | None, objective: str) -> torch.Tensor:
+def _objective(read: Callable[[torch.Tensor], dict[str, torch.Tensor]], x: torch.Tensor, layer: str,
+               index: torch.Tensor | None = None, objective: str = "center") -> torch.Tensor:
     """(n,) objective of channel ``index[i]`` for input ``x[i]``; with ``index=None`` the layer
     output itself (n, C, H', W')."""
-    out = layer_outputs(model, x, [layer])[layer]  # (n, C, H', W')
+    out = read(x)[layer]  # (n, C, H', W')
     if out.ndim != 4:
         raise invalid("layer", "a layer with (N, C, H, W) outputs", f"{layer} with output shape {tuple(out.shape)}")
     if index is None:

@@ -21,7 +21,7 @@ from torch import nn
 
 from deepscope.errors import invalid
 from deepscope.inspect.inputs import as_images, model_device
-from deepscope.inspect.layers import describe_layer, get_layer, layer_outputs
+from deepscope.inspect.layers import describe_layer, get_layer, reading
 from deepscope.mechanics import receptive_field
 
 __all__ = ["TopPatches", "top_patches"]
@@ -77,20 +77,21 @@ def top_patches(
     best_values = best_index = best_pos = None  # each (k', C)
     width = 0
     try:
-        for start in range(0, len(x), batch_size):
-            out = layer_outputs(model, x[start:start + batch_size].to(device), [layer])[layer]  # (B, C, H', W')
-            if out.ndim != 4:
-                raise invalid("layer", "a conv or pool layer with (N, C, H, W) outputs",
-                              f"{layer} with output shape {tuple(out.shape)}")
-            width = out.shape[3]
-            values, pos = out.flatten(2).max(dim=2)  # (B, C) strongest position of each map
-            index = torch.arange(start, start + len(out), device=device)[:, None].expand_as(values)  # (B, C)
-            if best_values is not None:
-                values = torch.cat([best_values, values])    # (k + B, C)
-                pos = torch.cat([best_pos, pos])
-                index = torch.cat([best_index, index])
-            best_values, order = values.topk(min(k, len(values)), dim=0)  # (k', C)
-            best_pos, best_index = pos.gather(0, order), index.gather(0, order)
+        with reading(model, [layer]) as read:  # hooks registered once for all batches
+            for start in range(0, len(x), batch_size):
+                out = read(x[start:start + batch_size].to(device))[layer]  # (B, C, H', W')
+                if out.ndim != 4:
+                    raise invalid("layer", "a conv or pool layer with (N, C, H, W) outputs",
+                                  f"{layer} with output shape {tuple(out.shape)}")
+                width = out.shape[3]
+                values, pos = out.flatten(2).max(dim=2)  # (B, C) strongest position of each map
+                index = torch.arange(start, start + len(out), device=device)[:, None].expand_as(values)  # (B, C)
+                if best_values is not None:
+                    values = torch.cat([best_values, values])  # (k + B, C)
+                    pos = torch.cat([best_pos, pos])
+                    index = torch.cat([best_index, index])
+                best_values, order = values.topk(min(k, len(values)), dim=0)  # (k', C)
+                best_pos, best_index = pos.gather(0, order), index.gather(0, order)
     finally:
         model.train(was_training)
     values, index, pos = best_values.T.cpu(), best_index.T.cpu(), best_pos.T.cpu()  # (C, k)

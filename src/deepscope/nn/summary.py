@@ -45,12 +45,16 @@ def summary(model: nn.Module, input_shape: tuple[int, ...], dtype: torch.dtype |
         tokens = any(isinstance(m, (nn.Embedding, nn.EmbeddingBag)) for m in model.modules())
         dtype = torch.long if tokens else torch.float32
     rows: list[LayerRow] = []
+    seen: set[str] = set()  # a layer called at every time step (RNN/ConvLSTM cells) is listed once
     hooks = []
     for name, module in model.named_modules():
         if next(module.children(), None) is not None:  # containers: their leaves are listed
             continue
 
         def record(mod: nn.Module, _inputs: object, output: object, name: str = name) -> None:
+            if name in seen:
+                return
+            seen.add(name)
             out = output[0] if isinstance(output, (tuple, list)) else output
             shape = tuple(out.shape[1:]) if isinstance(out, torch.Tensor) else ()
             rows.append(LayerRow(name or type(mod).__name__, type(mod).__name__, shape,

@@ -47,9 +47,7 @@ def _cmap(name: str, bad: str = "white") -> Any:
     """Colormap ``name`` with NaN (mosaic separators) drawn in ``bad``."""
     from matplotlib import colormaps
 
-    cmap = colormaps[name].copy()
-    cmap.set_bad(bad)
-    return cmap
+    return colormaps[name].with_extremes(bad=bad)
 
 
 def _as_pictures(images: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -163,12 +161,18 @@ def top_patches_figure(result: Any, channels: Sequence[int] | None = None, colum
     return fig
 
 
-def maximized_figure(results: Sequence[Any], columns: int = 8) -> Figure:
+def maximized_figure(results: Sequence[Any], columns: int = 8, crop: bool = True) -> Figure:
     """The inputs found by activation maximisation (``Maximized`` results), each titled with
-    its channel, the objective reached and, when known, the data's maximum of the same statistic."""
+    its channel, the objective reached and, when known, the data's maximum of the same statistic.
+    With ``crop`` (and a known ``box``), only what the centre unit sees is drawn."""
     if not results:
         raise invalid("results", "a non-empty list of Maximized results", results)
     inputs = np.stack([np.asarray(r.input) for r in results])  # (n, C, H, W)
+    box = results[0].box
+    cropped = crop and box is not None and all(r.box == box for r in results)
+    if cropped:
+        top, left, bottom, right = box
+        inputs = inputs[:, :, top:bottom, left:right]  # (n, C, s_h, s_w)
     pictures, rgb = _as_pictures(inputs)
     columns = min(columns, len(results))
     rows = math.ceil(len(results) / columns)
@@ -176,6 +180,8 @@ def maximized_figure(results: Sequence[Any], columns: int = 8) -> Figure:
     axes = fig.subplots(rows, columns, squeeze=False)
     beaten = [r.exceeds_data for r in results if r.exceeds_data is not None]
     title = f"Inputs maximising the {results[0].objective} activation of each channel of layer {results[0].layer}"
+    if cropped:
+        title += f" (the {box[2] - box[0]}x{box[3] - box[1]} pixels its centre unit sees)"
     if beaten:
         title += f"\n{sum(beaten)} of {len(beaten)} beat every image of the data (value vs data max)"
     fig.suptitle(title, fontsize=9)

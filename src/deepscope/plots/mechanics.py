@@ -10,8 +10,6 @@ fit), and the step animation refuses them (downscale first).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from PIL import Image
 
+from deepscope.atomic import atomic_write
 from deepscope.errors import invalid
 from deepscope.mechanics import ConvPipeline, ConvSteps, KernelStack, ShiftInvariance
 from deepscope.plots.training import new_figure
@@ -215,23 +214,15 @@ def save_gif(frames: Sequence[Image.Image], path: str | Path, duration_ms: int =
         raise invalid("path", "a file name ending in .gif", str(path))
     if not frames:
         raise invalid("frames", "at least one image", frames)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        # One palette for every frame, taken from the first and last frames (the last shows every
-        # output colour): 10x faster than Pillow's per-frame quantisation and a smaller file.
-        both = Image.new("RGB", (frames[0].width, frames[0].height * 2))
-        both.paste(frames[0].convert("RGB"), (0, 0))
-        both.paste(frames[-1].convert("RGB"), (0, frames[0].height))
-        palette = both.quantize(colors=128, method=Image.Quantize.MEDIANCUT)
-        indexed = [f.convert("RGB").quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
-        indexed[0].save(tmp, format="GIF", save_all=True, append_images=indexed[1:], duration=duration_ms, loop=0)
-        os.chmod(tmp, 0o644)                        # mkstemp makes it private; readable like any output
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # One palette for every frame, taken from the first and last frames (the last shows every
+    # output colour): 10x faster than Pillow's per-frame quantisation and a smaller file.
+    both = Image.new("RGB", (frames[0].width, frames[0].height * 2))
+    both.paste(frames[0].convert("RGB"), (0, 0))
+    both.paste(frames[-1].convert("RGB"), (0, frames[0].height))
+    palette = both.quantize(colors=128, method=Image.Quantize.MEDIANCUT)
+    indexed = [f.convert("RGB").quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
+    atomic_write(path, lambda tmp: indexed[0].save(tmp, format="GIF", save_all=True, append_images=indexed[1:],
+                                                   duration=duration_ms, loop=0))
     return path
 
 

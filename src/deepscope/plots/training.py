@@ -10,9 +10,7 @@ itself; elsewhere :func:`save_figure` writes it as PNG.
 from __future__ import annotations
 
 import math
-import os
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
 
+from deepscope.atomic import atomic_write
 from deepscope.errors import invalid
 
 __all__ = [
@@ -53,16 +52,8 @@ def save_figure(fig: Figure, path: str | Path, dpi: int | None = None) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise invalid("path", "a file name ending in .png", str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # deepscope.train.files.atomic_write does the same, but plots must not import train.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png", dpi=dpi or fig.dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi or fig.dpi))
     finally:
         pyplot = sys.modules.get("matplotlib.pyplot")
         if pyplot is not None:  # a figure made with pyplot elsewhere: release it from pyplot's list

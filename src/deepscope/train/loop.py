@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from deepscope.data import Dataset
 from deepscope.data.augment import make_augment
-from deepscope.errors import InvalidArgumentError, RunError, TrainingDivergedError, invalid
+from deepscope.errors import RunError, TrainingDivergedError, invalid
 from deepscope.recipe import Recipe
 from deepscope.train.callbacks import Callback, ProgressBar, TrainState
 from deepscope.train.files import (
