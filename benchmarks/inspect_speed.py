@@ -112,6 +112,13 @@ def main() -> None:
                  f"{at_optimum}/{n}", f"data reaches it for {data_at_optimum}/{n} channels", "(sum(relu(w)) + b)"))
     rows.append((f"maximize layer {first}: found > the same unit's max over the data",
                  f"{same}/{n} = {same / n:.0%}", "centre unit, all test images", f">= 80%: {verdict(same / n)}"))
+    # Lucid's "channel" objective: the mean of the whole feature map, against the largest such
+    # mean over the test images (the reading of "channel activation" used for issue 3's figure).
+    mean_found, seconds = timed(inspect.maximize_channels, model, first, steps=args.steps, data=data, objective="mean")
+    beaten_mean = sum(bool(r.exceeds_data) for r in mean_found)
+    rows.append((f"maximize layer {first}, objective=mean: found > channel-mean max over the data",
+                 f"{beaten_mean}/{n} = {beaten_mean / n:.0%}", "mean over the map, all test images",
+                 f"{seconds:.1f} s; >= 80%: {verdict(beaten_mean / n)}"))
     if len(convs) > 1:
         deeper, seconds = timed(inspect.maximize_channels, model, convs[1], steps=args.steps, data=data)
         beaten2 = sum(bool(r.exceeds_data) for r in deeper)

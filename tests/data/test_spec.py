@@ -60,3 +60,12 @@ def test_load_boundary_errors():
         data_module.load("digits", val_fraction=1.5)
     with pytest.raises(DataError, match="takes no path"):
         data_module.load("digits:/tmp")
+
+
+def test_relative_paths_are_recorded_absolute(mnist_dir, tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    relative = os.path.relpath(mnist_dir, tmp_path)
+    data = data_module.load(f"mnist:{relative}")
+    assert data.spec == f"mnist:{mnist_dir.resolve()}"

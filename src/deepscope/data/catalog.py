@@ -41,5 +41,15 @@ def load(spec: str, *, val_fraction: float = 0.1, seed: int = 0, download: bool 
     if path is None and entry.meta["needs_path"]:
         raise DataError(f"Dataset {name!r} needs a path: '{name}:PATH', where PATH is {entry.meta['expects']}.")
     dataset = entry.builder(path, val_fraction=val_fraction, seed=seed, download=download)
-    dataset.spec = spec
+    dataset.spec = _absolute_spec(name, where) if where else spec
     return dataset
+
+
+def _absolute_spec(name: str, where: str) -> str:
+    """The spec with an existing relative PATH made absolute, so a run folder reloads its data
+    from any working directory (settings after '?' and non-path names such as 'ucr:GunPoint'
+    are kept as they are)."""
+    part, sep, query = where.partition("?")
+    if part and "=" not in part and Path(part).expanduser().exists():
+        part = str(Path(part).expanduser().resolve())
+    return f"{name}:{part}{sep}{query}"
