@@ -28,11 +28,19 @@ def test_addition_not_reversed_and_test_disjoint_from_train():
     assert not canon & {tuple(sorted(map(int, q.split("+")))) for q in test}
 
 
-def test_addition_is_repeatable_by_seed():
-    a = load("addition:digits=3&n=200", seed=1).train.tensors[0]
-    b = load("addition:digits=3&n=200", seed=1).train.tensors[0]
-    c = load("addition:digits=3&n=200", seed=2).train.tensors[0]
-    assert torch.equal(a, b) and not torch.equal(a, c)
+def test_addition_is_repeatable_and_seed_only_moves_the_validation_split():
+    a = load("addition:digits=3&n=200", seed=1)
+    b = load("addition:digits=3&n=200", seed=1)
+    c = load("addition:digits=3&n=200", seed=2)
+    assert torch.equal(a.train.tensors[0], b.train.tensors[0]) and not torch.equal(a.val.tensors[0], c.val.tensors[0])
+    assert torch.equal(a.test.tensors[0], c.test.tensors[0])
+
+
+def test_addition_test_questions_follow_the_training_distribution():
+    data = load("addition:digits=3&n=5000")
+    share = {s: (torch.tensor([len(q.strip().split("+")[0]) for q in decode(data.split(s).tensors[0])]) <= 2)
+             .float().mean().item() for s in ("train", "test")}
+    assert abs(share["train"] - share["test"]) < 0.05  # as many short numbers in test as in train
 
 
 def test_moving_squares_move_smoothly_inside_the_frame():

@@ -5,8 +5,8 @@
   digits) padded with spaces to 2*digits+1 characters, optionally reversed (Sutskever et
   al. 2014: reversing the input shortens the paths between the digits that add up); answers
   str(a+b) padded to digits+1. x (N, 2*digits+1) and y (N, digits+1) are character indices
-  into ``classes`` (' ' is 0). ``n`` unique questions are split train/val; a further n/10
-  unique questions, disjoint from them, form the test split.
+  into ``classes`` (' ' is 0). ``n`` unique questions are split train/val (seeded); a further n/10
+  unique questions from the same pool (fixed seed) form the test split.
 - ``moving_squares:n=2000&frames=10&size=24``: white squares bouncing in a dark frame. x holds
   frames 0..T-1 and y frames 1..T, each (T, 1, size, size): predict every next frame.
 """
@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 ADDITION_CHARS = " +0123456789"  # index 0 is the padding space, as sorted() orders Keras' chars
-ADDITION_TEST_SEED = 7_919  # the test questions depend only on digits and n
+ADDITION_SEED = 7_919  # the questions depend only on digits and n; `seed` picks the val split
 
 
 # ----------------------------------------------------------------------------- addition strings
@@ -99,9 +99,12 @@ def load_addition(path: Path | None = None, *, val_fraction: float = 0.1, seed: 
         raise invalid("digits", "an int in [1, 9]", digits)
     if n < 10:
         raise invalid("n", "an int >= 10", n)
-    # Test questions come first from their own fixed seed, so they never depend on `seed`.
-    test_pairs = addition_problems(max(n // 10, 1), digits, np.random.default_rng(ADDITION_TEST_SEED + digits))
-    pairs = addition_problems(n, digits, np.random.default_rng(seed), exclude=addition_keys(test_pairs, digits))
+    # One pool of unique questions, drawn with a fixed seed, and a fixed random tenth of it as
+    # the test split: test questions follow the training distribution (drawing them apart
+    # would hand the test split most of the few 1- and 2-digit questions). `seed` picks val.
+    pool = addition_problems(n + max(n // 10, 1), digits, np.random.default_rng(ADDITION_SEED + digits))
+    order = np.random.default_rng(ADDITION_SEED).permutation(len(pool))
+    test_pairs, pairs = pool[np.sort(order[: len(pool) - n])], pool[np.sort(order[len(pool) - n:])]
     x, y = _addition_tensors(pairs, digits, reverse)
     train, val = split_train_val(x, y, val_fraction=val_fraction, seed=seed, stratify=False)
     test = TensorDataset(*_addition_tensors(test_pairs, digits, reverse))
