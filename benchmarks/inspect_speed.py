@@ -45,7 +45,7 @@ def naive_top_patches_per_channel(model, x, layer: str, channel: int, k: int, ba
         for start in range(0, len(x), batch_size):
             out = inspect.layer_outputs(model, x[start:start + batch_size], [layer])[layer]
             peaks.append(out[:, channel].flatten(1).amax(dim=1))
-    return torch.cat(peaks).topk(k).indices
+    return torch.cat(peaks).topk(k).values
 
 
 def main() -> None:
@@ -84,7 +84,8 @@ def main() -> None:
         started = time.perf_counter()
         for c in few:
             naive = naive_top_patches_per_channel(model, x, layer, c, args.k, args.batch_size)
-            assert torch.equal(torch.as_tensor(result.indices[c]).sort().values, naive.sort().values)
+            # same top-k activations (indices may differ where several images tie, e.g. saturated strokes)
+            assert torch.allclose(torch.as_tensor(result.values[c]).sort().values, naive.sort().values, atol=1e-5)
         naive_s = (time.perf_counter() - started) / len(few) * channels
         rows.append((f"top_patches layer {result.label} ({channels} ch, k={args.k})", f"{seconds:.2f} s",
                      f"{naive_s:.1f} s (per-channel passes, from {len(few)} ch)", f"{naive_s / seconds:.0f}x"))

@@ -88,3 +88,42 @@ def test_help_lists_the_commands():
     assert result.returncode == 0
     for command in ("demo", "train", "evaluate", "predict", "report", "datasets", "zoo"):
         assert command in result.stdout
+
+
+def test_predict_converts_any_image_file_to_the_model_input(tmp_path, capsys, digits):
+    import numpy as np
+    from PIL import Image
+
+    from deepscope import runs
+    from deepscope.train import predict_proba
+
+    out = tmp_path / "run"
+    assert main(["train", "lecture_cnn", "--data", "digits", "--epochs", "15", "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    model = runs.open_run(out, load_data=False).model
+    files, expected = [], []
+    for i in range(3):
+        x = digits.test.tensors[0][i]  # (1, 8, 8) in [0, 1]
+        grey = (x[0].numpy() * 255).round().astype(np.uint8)
+        # a 64x64 RGB file: predict must convert mode and size back to (1, 8, 8)
+        path = tmp_path / f"digit{i}.png"
+        Image.fromarray(grey).resize((64, 64), Image.NEAREST).convert("RGB").save(path)
+        files.append(str(path))
+        expected.append(predict_proba(model, x[None])[0])
+    assert main(["predict", str(out), *files, "--top", "3", "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert [r["file"] for r in results] == files
+    for result, probs in zip(results, expected):
+        top = result["top"]
+        assert len(top) == 3 and top[0]["probability"] >= top[1]["probability"] >= top[2]["probability"]
+        assert top[0]["class"] == digits.classes[int(probs.argmax())]
+        assert abs(top[0]["probability"] - float(probs.max())) < 0.02
+
+
+def test_predict_names_a_file_that_is_not_an_image(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "softmax_regression", "--data", "digits", "--epochs", "1", "--out", str(out), "--quiet"]) == 0
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    result = _run("predict", str(out), str(bad))
+    assert result.returncode == 2 and str(bad) in result.stderr and "Traceback" not in result.stderr

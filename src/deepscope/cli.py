@@ -408,6 +408,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return args.func(args)
+    except BrokenPipeError:  # `deepscope evaluate RUN | head`: the reader left, nothing is wrong
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("Interrupted. Completed epochs are saved; continue with `deepscope train --resume RUN`.", file=sys.stderr)
         return 130
