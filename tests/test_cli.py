@@ -18,7 +18,10 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 def test_train_then_evaluate_writes_metrics(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "softmax_regression", "--data", "digits", "--epochs", "3", "--lr", "0.05", "--out", str(out), "--quiet"]) == 0
-    assert "Run folder:" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "Run folder:" in printed
+    best = json.loads((out / "last" / "state.json").read_text())
+    assert f"Best epoch {best['best_epoch']}: val_accuracy {best['best']:.4f}" in printed
     assert main(["evaluate", str(out), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     saved = json.loads((out / "metrics.json").read_text())["test"]

@@ -115,10 +115,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         data = data_module.load(spec, val_fraction=args.val_fraction, seed=recipe.seed, download=args.download)
         model = zoo.create(args.model, data=data, seed=recipe.seed)
         run = runs.fit(model, data, recipe, out=args.out, runs_dir=args.runs_dir, progress=not args.quiet)
-    best = max(run.history, key=lambda r: r.get("val_accuracy", 0.0)) if run.history else {}
-    if best:
-        _print(f"Best epoch {best['epoch']}: val_accuracy {best.get('val_accuracy', float('nan')):.4f}; "
-               f"{best['time']:.1f} s/epoch")
+    if run.history:
+        from deepscope.train.files import read_json
+
+        saved = read_json(run.path / "last" / "state.json")  # the best epoch by the recipe's monitor
+        monitor = run.config["recipe"]["monitor"]
+        monitor = monitor if monitor in run.history[0] else monitor.removeprefix("val_")
+        seconds = sum(r["time"] for r in run.history) / len(run.history)
+        _print(f"Best epoch {saved['best_epoch']}: {monitor} {saved['best']:.4f}; {seconds:.3g} s/epoch")
     _print(f"Run folder: {run.path}")
     return 0
 
