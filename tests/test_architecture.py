@@ -85,6 +85,12 @@ def test_every_module_respects_the_import_direction():
     assert not violations, "\n".join(violations)
 
 
+def test_cli_uses_only_the_public_api():
+    """cli imports packages and their re-exported names, never a package's inner modules."""
+    inner = [name for name in _imports(SRC / "cli.py") if name.count(".") >= 2]
+    assert not inner, f"cli.py reaches into {inner}; re-export the names in the package's __init__"
+
+
 def test_every_package_is_declared():
     packages = {_package_of(p) for p in SRC.rglob("*.py")}
     assert packages <= set(ALLOWED), f"add {packages - set(ALLOWED)} to ALLOWED with its rule"

@@ -116,9 +116,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         model = zoo.create(args.model, data=data, seed=recipe.seed)
         run = runs.fit(model, data, recipe, out=args.out, runs_dir=args.runs_dir, progress=not args.quiet)
     if run.history:
-        from deepscope.train.files import read_json
-
-        saved = read_json(run.path / "last" / "state.json")  # the best epoch by the recipe's monitor
+        saved = json.loads((run.path / "last" / "state.json").read_text())  # best epoch by the recipe's monitor
         monitor = run.config["recipe"]["monitor"]
         monitor = monitor if monitor in run.history[0] else monitor.removeprefix("val_")
         seconds = sum(r["time"] for r in run.history) / len(run.history)
@@ -149,7 +147,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from deepscope import runs
-    from deepscope.data.images import read_image
+    from deepscope.data import read_image
     from deepscope.train import predict_proba
 
     import torch
@@ -163,7 +161,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         texts = [Path(f[1:]).read_text(encoding="utf-8") if f.startswith("@") else f for f in args.files]
         x = Vocabulary.load(run.path / "vocab.json").encode(texts)  # (N, maxlen)
     elif run.config["data"]["kind"] == "series":  # CSV rows or UCR files, prepared like the training series
-        from deepscope.data.ucr import read_series
+        from deepscope.data import read_series
         from deepscope.errors import InvalidArgumentError
 
         if run.config["data"].get("task") != "classification":
@@ -232,7 +230,7 @@ def _conv_image(spec: str) -> tuple[np.ndarray, str]:
         if name not in CONV_EXAMPLES:
             raise UnknownNameError("example image", name, CONV_EXAMPLES)
         return mechanics.example_image(name), name
-    from deepscope.data.images import open_image, to_array
+    from deepscope.data import open_image, to_array
 
     return to_array(open_image(spec), "L") / 255.0, Path(spec).stem  # (H, W)
 

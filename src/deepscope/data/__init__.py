@@ -16,7 +16,9 @@ from deepscope.data.download import deepscope_home as deepscope_home
 from deepscope.data.download import download as download
 from deepscope.data.download import download_dataset as download_dataset
 from deepscope.data.idx import read_idx as read_idx
+from deepscope.data.images import open_image as open_image
 from deepscope.data.images import read_image as read_image
+from deepscope.data.images import to_array as to_array
 from deepscope.data.spec import Dataset as Dataset
 from deepscope.data.spec import split_train_val as split_train_val
 from deepscope.data.text import from_texts as from_texts
@@ -26,9 +28,10 @@ from deepscope.data.text import spec_with_options as spec_with_options
 from deepscope.data.tokenizer import Corpus as Corpus
 from deepscope.data.tokenizer import Vocabulary as Vocabulary
 from deepscope.data.tokenizer import tokenize as tokenize
+from deepscope.data.ucr import read_series as read_series
 
 __all__ = [
     "Corpus", "Vocabulary", "from_texts", "load_imdb", "load_text", "spec_with_options", "tokenize",
     "DATASETS", "Dataset", "deepscope_home", "download", "download_dataset", "from_arrays", "load",
-    "read_idx", "read_image", "register_dataset", "split_train_val",
+    "open_image", "read_idx", "read_image", "read_series", "register_dataset", "split_train_val", "to_array",
 ]
