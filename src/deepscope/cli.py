@@ -212,7 +212,6 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 CONV_EXAMPLES = ("cross", "ell", "digit")
-CONV_MAX_SIDE = 512  # larger images are shrunk (average pooling) before the figures: the loops are numpy
 
 
 def _conv_image(spec: str) -> tuple[np.ndarray, str]:
@@ -238,8 +237,6 @@ def _conv_image(spec: str) -> tuple[np.ndarray, str]:
 def cmd_conv(args: argparse.Namespace) -> int:
     """Convolution mechanics as pictures: conv -> ReLU -> pool, a kernel stack, pooling's
     shift invariance and (with --steps) the window sliding, as PNGs and a GIF."""
-    import math
-
     from deepscope import mechanics, plots
     from deepscope.errors import invalid
 
@@ -255,32 +252,9 @@ def cmd_conv(args: argparse.Namespace) -> int:
             raise invalid("--padding", "an int >= 0, 'valid' or 'same'", padding)
         padding = int(padding)
     out = Path(args.out or f"conv-{name}")
-    if max(image.shape) > CONV_MAX_SIDE:
-        factor = math.ceil(max(image.shape) / CONV_MAX_SIDE)
-        image = mechanics.avg_pool2d(image, size=factor)
-        _print(f"Image shrunk by {factor} (average pooling) to {image.shape[0]}x{image.shape[1]} for speed.")
-
-    paths = []
-    pipeline = mechanics.conv_pipeline(image, kernel, padding=padding, stride=args.stride, pool=args.pool)
-    paths.append(plots.save_figure(plots.conv_pipeline_figure(pipeline, kernel_name), out / "conv-relu-pool.png"))
-    stack = {k: v for k, v in mechanics.KERNELS.items() if k != "identity"}
-    if args.kernel_file and kernel.shape == (3, 3):
-        stack[kernel_name] = kernel
-    maps = mechanics.apply_kernels(image, stack, padding=padding, stride=args.stride)
-    paths.append(plots.save_figure(plots.kernel_stack_figure(maps), out / "feature-maps.png"))
-    shifts = tuple(s for s in (1, 4) if s < image.shape[1])
-    shift = mechanics.pooling_shift_invariance(image, shifts=shifts, size=args.pool)
-    paths.append(plots.save_figure(plots.shift_invariance_figure(shift), out / "pooling-shift.png"))
-    if args.steps:
-        small = image
-        if max(image.shape) > plots.MAX_CELLS_WITH_NUMBERS:
-            factor = math.ceil(max(image.shape) / plots.MAX_CELLS_WITH_NUMBERS)
-            small = mechanics.avg_pool2d(image, size=factor)
-            _print(f"Image {image.shape[0]}x{image.shape[1]} is larger than {plots.MAX_CELLS_WITH_NUMBERS}x"
-                   f"{plots.MAX_CELLS_WITH_NUMBERS}: the step animation uses a {small.shape[0]}x{small.shape[1]} "
-                   f"copy (average pooling by {factor}).")
-        steps = mechanics.conv2d_steps(small, kernel, padding=padding, stride=args.stride)
-        paths.append(plots.save_gif(plots.conv_steps_frames(steps), out / "steps.gif"))
+    paths = plots.write_conv_figures(image, kernel, kernel_name, out, padding=padding, stride=args.stride,
+                                     pool=args.pool, steps=args.steps, stack_kernel=bool(args.kernel_file),
+                                     echo=_print)
     for path in paths:
         _print(path)
     return 0

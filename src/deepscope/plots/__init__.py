@@ -11,6 +11,7 @@ from deepscope.plots.mechanics import conv_pipeline_figure as conv_pipeline_figu
 from deepscope.plots.mechanics import conv_steps_frames as conv_steps_frames
 from deepscope.plots.mechanics import kernel_stack_figure as kernel_stack_figure
 from deepscope.plots.mechanics import save_gif as save_gif
+from deepscope.plots.mechanics import write_conv_figures as write_conv_figures
 from deepscope.plots.mechanics import shift_invariance_figure as shift_invariance_figure
 from deepscope.plots.training import confusion_matrix_figure as confusion_matrix_figure
 from deepscope.plots.training import learning_curves as learning_curves
@@ -31,6 +32,7 @@ __all__ = [
     "conv_steps_frames",
     "kernel_stack_figure",
     "save_gif",
+    "write_conv_figures",
     "shift_invariance_figure",
     "confusion_matrix_figure",
     "learning_curves",

@@ -10,7 +10,8 @@ fit), and the step animation refuses them (downscale first).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,13 +23,16 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from PIL import Image
 
+from deepscope import mechanics
 from deepscope.atomic import atomic_write
 from deepscope.errors import invalid
 from deepscope.mechanics import ConvPipeline, ConvSteps, KernelStack, ShiftInvariance
-from deepscope.plots.training import new_figure
+from deepscope.plots.training import new_figure, save_figure
 
 __all__ = [
     "MAX_CELLS_WITH_NUMBERS",
+    "MAX_SIDE",
+    "write_conv_figures",
     "conv_pipeline_figure",
     "conv_steps_frames",
     "kernel_stack_figure",
@@ -302,3 +306,51 @@ def shift_invariance_figure(result: ShiftInvariance) -> Figure:
     fig.suptitle(f"pooling's slight shift invariance ({result.mode}-pool {result.size}x{result.size}; "
                  "changed outputs marked in red)", fontsize=12)
     return fig
+
+
+MAX_SIDE = 512  # larger images are shrunk (average pooling) before the figures: the loops are numpy
+
+
+def write_conv_figures(
+    image: np.ndarray,
+    kernel: np.ndarray,
+    kernel_name: str,
+    out: Path,
+    *,
+    padding: int | str = 0,
+    stride: int = 1,
+    pool: int = 2,
+    steps: bool = False,
+    stack_kernel: bool = False,
+    echo: Callable[[str], None] = lambda line: None,
+) -> list[Path]:
+    """Write the mechanics figures of ``image`` (H, W) into ``out`` (what ``deepscope conv``
+    makes): conv -> ReLU -> pool, every named kernel as a feature-map stack (plus ``kernel``
+    when ``stack_kernel``), pooling's shift invariance and, with ``steps``, the sliding-window
+    GIF (on a copy of at most 16x16). Returns the paths written."""
+    if max(image.shape) > MAX_SIDE:
+        factor = math.ceil(max(image.shape) / MAX_SIDE)
+        image = mechanics.avg_pool2d(image, size=factor)
+        echo(f"Image shrunk by {factor} (average pooling) to {image.shape[0]}x{image.shape[1]} for speed.")
+    paths = []
+    pipeline = mechanics.conv_pipeline(image, kernel, padding=padding, stride=stride, pool=pool)
+    paths.append(save_figure(conv_pipeline_figure(pipeline, kernel_name), out / "conv-relu-pool.png"))
+    stack = {k: v for k, v in mechanics.KERNELS.items() if k != "identity"}
+    if stack_kernel and kernel.shape == (3, 3):
+        stack[kernel_name] = kernel
+    maps = mechanics.apply_kernels(image, stack, padding=padding, stride=stride)
+    paths.append(save_figure(kernel_stack_figure(maps), out / "feature-maps.png"))
+    shifts = tuple(s for s in (1, 4) if s < image.shape[1])
+    shift = mechanics.pooling_shift_invariance(image, shifts=shifts, size=pool)
+    paths.append(save_figure(shift_invariance_figure(shift), out / "pooling-shift.png"))
+    if steps:
+        small = image
+        if max(image.shape) > MAX_CELLS_WITH_NUMBERS:
+            factor = math.ceil(max(image.shape) / MAX_CELLS_WITH_NUMBERS)
+            small = mechanics.avg_pool2d(image, size=factor)
+            echo(f"Image {image.shape[0]}x{image.shape[1]} is larger than {MAX_CELLS_WITH_NUMBERS}x"
+                 f"{MAX_CELLS_WITH_NUMBERS}: the step animation uses a {small.shape[0]}x{small.shape[1]} "
+                 f"copy (average pooling by {factor}).")
+        found = mechanics.conv2d_steps(small, kernel, padding=padding, stride=stride)
+        paths.append(save_gif(conv_steps_frames(found), out / "steps.gif"))
+    return paths
