@@ -19,7 +19,8 @@ def test_train_then_evaluate_writes_metrics(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "softmax_regression", "--data", "digits", "--epochs", "3", "--lr", "0.05", "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
-    assert "Run folder:" in printed
+    assert "Run folder:" in printed and f"Report:     {out / 'report.html'}" in printed
+    assert (out / "report.html").stat().st_size > 10_000
     best = json.loads((out / "last" / "state.json").read_text())
     assert f"Best epoch {best['best_epoch']}: val_accuracy {best['best']:.4f}" in printed
     assert main(["evaluate", str(out), "--json"]) == 0

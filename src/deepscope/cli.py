@@ -122,6 +122,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         seconds = sum(r["time"] for r in run.history) / len(run.history)
         _print(f"Best epoch {saved['best_epoch']}: {monitor} {saved['best']:.4f}; {seconds:.3g} s/epoch")
     _print(f"Run folder: {run.path}")
+    if not args.no_report:
+        from deepscope.report import write_report
+
+        _print(f"Report:     {write_report(run)}")
     return 0
 
 
@@ -321,6 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir", default="runs")
     p.add_argument("--resume", metavar="RUN", help="continue an interrupted run folder")
     p.add_argument("--download", action="store_true", help="download standard datasets if missing")
+    p.add_argument("--no-report", action="store_true",
+                   help="skip report.html (it evaluates the test split once, for the record, after training)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_train)
 
