@@ -124,11 +124,7 @@ TARGETS = {"imdb_fasttext": 0.90, "imdb_cnn": 0.89, "imdb_cnn_lstm": 0.85, "imdb
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [
-    *(n for n in TEXT_MODELS if n != "imdb_lstm"),
-    pytest.param("imdb_lstm", marks=pytest.mark.xfail(
-        reason="measured 0.8387 with Keras' maxlen 80 (docs/text.md); the issue asks 0.85", strict=False)),
-])
+@pytest.mark.parametrize("name", TEXT_MODELS)
 def test_imdb_test_accuracy_reaches_the_target(name, tmp_path):
     from deepscope import runs
 
