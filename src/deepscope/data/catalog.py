@@ -38,8 +38,12 @@ def load(spec: str, *, val_fraction: float = 0.1, seed: int = 0, download: bool 
     name, _, where = spec.partition(":")
     entry = DATASETS.get(name)
     path = Path(where).expanduser() if where else None
-    if path is None and entry.meta["needs_path"]:
-        raise DataError(f"Dataset {name!r} needs a path: '{name}:PATH', where PATH is {entry.meta['expects']}.")
+    part, sep, _ = where.partition("?")
+    if not sep and "=" in part:  # 'addition:digits=2': settings only, no path
+        part = ""
+    if not part and entry.meta["needs_path"]:
+        before = " before the settings" if where else ""
+        raise DataError(f"Dataset {name!r} needs a path{before}: '{name}:PATH', where PATH is {entry.meta['expects']}.")
     dataset = entry.builder(path, val_fraction=val_fraction, seed=seed, download=download)
     dataset.spec = _absolute_spec(name, where) if where else spec
     return dataset

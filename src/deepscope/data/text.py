@@ -85,8 +85,6 @@ def spec_with_options(spec: str, options: Mapping[str, Any]) -> str:
 )
 def _load_text_spec(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False) -> Dataset:
     path, options = split_spec_options(path)
-    if path is None:
-        raise DataError("Dataset 'text' needs a path before the settings: 'text:PATH?maxlen=...'.")
     return load_text(path, val_fraction=val_fraction, seed=seed, **options)
 
 
@@ -98,8 +96,6 @@ def _load_text_spec(path: Path | None, *, val_fraction: float = 0.1, seed: int =
 )
 def _load_imdb_spec(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False) -> Dataset:
     path, options = split_spec_options(path)
-    if path is None:
-        raise DataError("Dataset 'imdb' needs a path before the settings: 'imdb:PATH?maxlen=...'.")
     for key in ("text_column", "label_column"):
         if key in options:
             raise InvalidArgumentError(f"Option {key!r} applies to text:PATH files, not to the aclImdb folder.")
