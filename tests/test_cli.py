@@ -34,6 +34,22 @@ def test_train_then_evaluate_writes_metrics(tmp_path, capsys):
     assert config["recipe"]["epochs"] == 3 and config["model"]["name"] == "softmax_regression"
 
 
+def test_evaluate_prints_a_forecast_beside_its_seasonal_naive_baseline(tmp_path, capsys):
+    pytest.importorskip("pandas")
+    out = tmp_path / "run"
+    assert main(["train", "forecast_mlp", "--data", "series:Airline", "--epochs", "3", "--out", str(out), "--quiet",
+                 "--no-report"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(out)]) == 0
+    text = capsys.readouterr().out
+    saved = json.loads((out / "metrics.json").read_text())["test"]
+    model_row = next(line for line in text.splitlines() if line.startswith("model "))
+    naive_row = next(line for line in text.splitlines() if line.startswith("seasonal naive"))
+    assert model_row.split()[1:] == [f"{saved[k]:.4f}" for k in ("mse", "mae", "rmse", "mase")]
+    assert naive_row.split()[2:] == [f"{saved['baseline'][k]:.4f}" for k in ("mse", "mae", "rmse", "mase")]
+    assert "(24 samples)" in text
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

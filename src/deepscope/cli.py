@@ -137,14 +137,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         _print(json.dumps(result.to_dict(), indent=2))
         return 0
-    _print(f"{run.name} on the {args.split} split ({len(result.y_true)} samples)")
-    _print(f"accuracy {result.accuracy:.4f}   loss {result.loss:.4f}   macro F1 {result.macro_f1:.4f}\n")
-    _print(result.table())
-    _print("\nconfusion matrix (rows: true class, columns: predicted)")
-    width = max(4, *(len(str(v)) for row in result.confusion for v in row)) + 1
-    _print(" " * 10 + "".join(f"{c[:width - 1]:>{width}}" for c in result.classes))
-    for name, row in zip(result.classes, result.confusion):
-        _print(f"{name[:9]:<10}" + "".join(f"{v:>{width}}" for v in row))
+    _print(f"{run.name} on the {args.split} split ({len(result.y_true)} samples)\n")
+    _print(result.text())
     _print(f"\nWritten to {run.path / 'metrics.json'}")
     return 0
 
@@ -330,7 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="accuracy, per-class scores and confusion matrix of a run")
+    p = sub.add_parser("evaluate", help="a run's scores: accuracy, per-class scores and confusion matrix "
+                       "(classifiers); MSE/MAE/RMSE/MASE beside a naive baseline (regression, forecasts); "
+                       "whole-answer and token accuracy (seq2seq)")
     p.add_argument("run")
     p.add_argument("--split", default="test", choices=("train", "val", "test"))
     p.add_argument("--json", action="store_true")

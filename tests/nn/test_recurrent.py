@@ -110,3 +110,23 @@ def test_time_distributed_applies_the_module_to_every_step():
     out = TimeDistributed(dense)(x)
     assert out.shape == (4, 5, 2)
     torch.testing.assert_close(out[:, 3], dense(x[:, 3]))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_keras_init_gives_orthogonal_recurrent_weights_and_forget_bias_one(cell):
+    layer = Recurrent(cell, 3, 4, init="keras")
+    gates = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+    for gate in layer.rnn.weight_hh_l0.split(4):  # (H, H) each
+        torch.testing.assert_close(gate @ gate.T, torch.eye(4), atol=1e-5, rtol=0)
+    expected_ih = torch.zeros(4 * gates)
+    if cell == "lstm":
+        expected_ih[4:8] = 1.0  # torch's gate order: input, forget, cell, output
+    torch.testing.assert_close(layer.rnn.bias_ih_l0.detach(), expected_ih)
+    assert layer.rnn.bias_hh_l0.abs().max() == 0
+    limit = (6 / (3 + 4)) ** 0.5  # Glorot uniform per gate: fan_in 3, fan_out 4
+    assert layer.rnn.weight_ih_l0.abs().max() <= limit
+
+
+def test_unknown_init_names_the_valid_ones():
+    with pytest.raises(ValueError, match="keras"):
+        Recurrent("lstm", 2, 3, init="kera")

@@ -19,6 +19,7 @@ from deepscope.data.idx import read_idx as read_idx
 from deepscope.data.images import open_image as open_image
 from deepscope.data.images import read_image as read_image
 from deepscope.data.images import to_array as to_array
+from deepscope.data.spec import Baseline as Baseline
 from deepscope.data.spec import Dataset as Dataset
 from deepscope.data.spec import split_train_val as split_train_val
 from deepscope.data.text import from_texts as from_texts
@@ -32,6 +33,6 @@ from deepscope.data.ucr import read_series as read_series
 
 __all__ = [
     "Corpus", "Vocabulary", "from_texts", "load_imdb", "load_text", "spec_with_options", "tokenize",
-    "DATASETS", "Dataset", "deepscope_home", "download", "download_dataset", "from_arrays", "load",
+    "DATASETS", "Baseline", "Dataset", "deepscope_home", "download", "download_dataset", "from_arrays", "load",
     "open_image", "read_idx", "read_image", "read_series", "register_dataset", "split_train_val", "to_array",
 ]

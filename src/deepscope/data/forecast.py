@@ -21,6 +21,7 @@ several). The ``deepscope.train.tasks.forecast_scores`` function computes MAE, R
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ from torch.utils.data import TensorDataset
 
 from deepscope.data.catalog import register_dataset
 from deepscope.data.options import parse_spec_options
-from deepscope.data.spec import Dataset
+from deepscope.data.spec import Baseline, Dataset
 from deepscope.errors import DataError, invalid
 
 __all__ = ["BUILTIN_SERIES", "Windows", "load_forecast", "make_windows", "read_series_table", "seasonal_naive",
@@ -233,4 +234,5 @@ def load_forecast(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0
     info = {"source": source, "season": season, "history": history, "horizon": horizon, "test_size": test_size,
             "val_size": val_size, "series": len(groups), "mase_scale": scale}
     return Dataset(name=name, kind="series", input_shape=(1, history), train=splits["train"], val=splits["val"],
-                   test=splits["test"], classes=None, task="regression", info=info)
+                   test=splits["test"], classes=None, task="regression", info=info,
+                   baseline=Baseline("seasonal naive", partial(seasonal_naive, season=season, horizon=horizon)))

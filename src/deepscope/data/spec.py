@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,10 +12,19 @@ from torch.utils.data import TensorDataset
 
 from deepscope.errors import DataError, InvalidArgumentError, invalid
 
-__all__ = ["KINDS", "TASKS", "Dataset", "split_train_val", "check_labels"]
+__all__ = ["KINDS", "TASKS", "Baseline", "Dataset", "split_train_val", "check_labels"]
 
 KINDS = ("image", "series", "text", "sequence")
 TASKS = ("classification", "regression", "seq2seq")
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The naive forecast a learned regressor must beat, named: ``predict`` maps inputs
+    (N, *input_shape) to predictions shaped like the targets, without training."""
+
+    name: str
+    predict: Callable[[torch.Tensor], torch.Tensor]
 
 
 @dataclass
@@ -27,7 +37,8 @@ class Dataset:
     final evaluation, never for choices. ``spec`` is the string that reloads it.
     ``files`` maps file names to JSON-able contents that every run trained on this data must
     carry (a text vocabulary: ``{'vocab.json': ...}``); the trainer writes them into the run
-    folder beside config.json.
+    folder beside config.json. ``baseline`` (regression data) is the naive forecast that
+    evaluation scores beside the model: seasonal naive for series, copy-the-last-frame for videos.
     """
 
     name: str
@@ -41,6 +52,7 @@ class Dataset:
     spec: str = ""
     info: dict[str, Any] = field(default_factory=dict)
     files: dict[str, Any] = field(default_factory=dict, repr=False)
+    baseline: Baseline | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -21,12 +21,12 @@ from torch.utils.data import TensorDataset
 
 from deepscope.data.catalog import register_dataset
 from deepscope.data.options import parse_spec_options
-from deepscope.data.spec import Dataset, split_train_val
+from deepscope.data.spec import Baseline, Dataset, split_train_val
 from deepscope.errors import DataError, invalid
 
 __all__ = [
-    "ADDITION_CHARS", "addition_keys", "addition_problems", "copy_last_frame_mse", "decode", "encode", "load_addition",
-    "load_moving_squares", "moving_squares",
+    "ADDITION_CHARS", "addition_keys", "addition_problems", "copy_last_frame", "copy_last_frame_mse", "decode", "encode",
+    "load_addition", "load_moving_squares", "moving_squares",
 ]
 
 ADDITION_CHARS = " +0123456789"  # index 0 is the padding space, as sorted() orders Keras' chars
@@ -140,9 +140,15 @@ def moving_squares(n: int, *, frames: int = 10, size: int = 24, squares: tuple[i
     return torch.from_numpy(video.astype(np.float32))[:, :, None]  # (N, T, 1, H, W)
 
 
+def copy_last_frame(x: torch.Tensor) -> torch.Tensor:
+    """The copy-the-last-frame forecast of videos x (N, T, C, H, W): frame t+1 (y[:, t]) is
+    predicted as frame t (x[:, t]), so the prediction is x itself."""
+    return x.clone()
+
+
 def copy_last_frame_mse(x: torch.Tensor, y: torch.Tensor) -> float:
     """MSE of the copy-the-last-frame forecast: predicting frame t+1 (y[:, t]) as frame t (x[:, t])."""
-    return float(((y - x) ** 2).mean())
+    return float(((y - copy_last_frame(x)) ** 2).mean())
 
 
 @register_dataset(
@@ -167,4 +173,5 @@ def load_moving_squares(path: Path | None = None, *, val_fraction: float = 0.1, 
     x, y = test.tensors
     return Dataset(name="moving_squares", kind="sequence", input_shape=(frames, 1, size, size), train=train, val=val,
                    test=test, classes=None, task="regression",
+                   baseline=Baseline("copy the last frame", copy_last_frame),
                    info={"frames": frames, "size": size, "test_copy_last_frame_mse": copy_last_frame_mse(x, y)})

@@ -15,11 +15,12 @@ from deepscope.nn.convlstm import ConvLSTMCell as ConvLSTMCell
 from deepscope.nn.recurrent import Recurrent as Recurrent
 from deepscope.nn.recurrent import SimpleRNN as SimpleRNN
 from deepscope.nn.recurrent import TimeDistributed as TimeDistributed
+from deepscope.nn.recurrent import keras_init_ as keras_init_
 from deepscope.nn.recurrent import lengths_from_mask as lengths_from_mask
 
 __all__ = ["LayerRow", "ModelSummary", "summary"]
 __all__ += [
     "CausalConv1d", "ConvBlock1d", "ConvLSTM", "ConvLSTMCell", "GlobalAvgPool1d", "InceptionModule1d", "Recurrent",
     "ResidualBlock1d", "SimpleRNN",
-    "TimeDistributed", "TimeFirst", "lengths_from_mask",
+    "TimeDistributed", "TimeFirst", "keras_init_", "lengths_from_mask",
 ]

@@ -15,10 +15,33 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from deepscope.errors import UnknownNameError, invalid
 
-__all__ = ["CELLS", "Recurrent", "SimpleRNN", "TimeDistributed", "lengths_from_mask"]
+__all__ = ["CELLS", "Recurrent", "SimpleRNN", "TimeDistributed", "keras_init_", "lengths_from_mask"]
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 PADDINGS = ("post", "pre")
+INITS = ("torch", "keras")
+
+
+@torch.no_grad()
+def keras_init_(rnn: nn.RNNBase) -> nn.RNNBase:
+    """Re-initialise a torch RNN/LSTM/GRU in place as Keras does: Glorot-uniform input
+    weights and orthogonal recurrent weights (per gate), zero biases, and LSTM forget-gate
+    biases of 1 (``unit_forget_bias``), so the cell remembers by default. On long inputs
+    (e.g. 28 pixels a row) this trains far faster than torch's uniform(±1/sqrt(H)) default."""
+    gates = {"RNN": 1, "LSTM": 4, "GRU": 3}[type(rnn).__name__]
+    h = rnn.hidden_size
+    for name, p in rnn.named_parameters():
+        if name.startswith("weight_ih"):
+            for gate in p.split(h):  # (H, in) per gate; torch stacks the gates along dim 0
+                nn.init.xavier_uniform_(gate)
+        elif name.startswith("weight_hh"):
+            for gate in p.split(h):
+                nn.init.orthogonal_(gate)
+        else:
+            p.zero_()
+            if gates == 4 and name.startswith("bias_ih"):
+                p[h:2 * h] = 1.0  # torch's gate order is input, forget, cell, output
+    return rnn
 
 
 def lengths_from_mask(x: torch.Tensor, mask_value: float = 0.0, padding: str = "post") -> torch.Tensor:
@@ -55,6 +78,9 @@ class Recurrent(nn.Module):
     are never read: the outputs equal those of the unpadded sequences, and padded positions
     of ``return_sequences`` outputs are zeros. ``padding`` says where the padding sits:
     'post' (after the real steps) or 'pre' (before them, Keras' ``pad_sequences`` default).
+
+    ``init``: 'torch' keeps torch's default initialisation; 'keras' applies ``keras_init_``
+    (orthogonal recurrent weights, forget-gate bias 1), which learns long sequences faster.
     """
 
     def __init__(
@@ -70,12 +96,15 @@ class Recurrent(nn.Module):
         nonlinearity: str = "tanh",
         mask_value: float | None = None,
         padding: str = "post",
+        init: str = "torch",
     ):
         super().__init__()
         if cell not in CELLS:
             raise UnknownNameError("recurrent cell", cell, CELLS)
         if padding not in PADDINGS:
             raise invalid("padding", "'post' or 'pre'", padding)
+        if init not in INITS:
+            raise UnknownNameError("init", init, INITS)
         if not isinstance(hidden_size, int) or hidden_size < 1:
             raise invalid("hidden_size", "a positive int", hidden_size)
         extra = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
@@ -87,6 +116,8 @@ class Recurrent(nn.Module):
         self.hidden_size = hidden_size
         self.rnn = CELLS[cell](input_size, hidden_size, num_layers=num_layers, bidirectional=bidirectional,
                                dropout=dropout if num_layers > 1 else 0.0, batch_first=True, **extra)
+        if init == "keras":
+            keras_init_(self.rnn)
 
     @property
     def output_size(self) -> int:

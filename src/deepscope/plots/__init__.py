@@ -13,6 +13,8 @@ from deepscope.plots.mechanics import kernel_stack_figure as kernel_stack_figure
 from deepscope.plots.mechanics import save_gif as save_gif
 from deepscope.plots.mechanics import write_conv_figures as write_conv_figures
 from deepscope.plots.mechanics import shift_invariance_figure as shift_invariance_figure
+from deepscope.plots.regression import forecast_figure as forecast_figure
+from deepscope.plots.regression import next_frames_figure as next_frames_figure
 from deepscope.plots.training import confusion_matrix_figure as confusion_matrix_figure
 from deepscope.plots.training import learning_curves as learning_curves
 from deepscope.plots.training import new_figure as new_figure
@@ -34,6 +36,8 @@ __all__ = [
     "save_gif",
     "write_conv_figures",
     "shift_invariance_figure",
+    "forecast_figure",
+    "next_frames_figure",
     "confusion_matrix_figure",
     "learning_curves",
     "new_figure",

@@ -1,9 +1,12 @@
 """``write_report``: one self-contained HTML file per run.
 
 The report holds a summary of the run (model, data, recipe, best epoch, speed, library
-versions), the test metrics with a per-class table, the learning curves, the confusion
-matrix, a grid of test predictions (mistakes first; image data only), then every extra
-section listed in ``figures/sections.json`` (see :mod:`deepscope.report.sections`).
+versions), the test scores of its task, the learning curves, and the test predictions drawn
+the way the data is read: for classifiers a per-class table, the confusion matrix and a grid
+of test images (mistakes first); for forecasts the series' history, the truth and the
+model's forecast beside the seasonal-naive one; for videos the predicted next frames beside
+the true ones; for seq2seq the wrong answers. Then every extra section listed in
+``figures/sections.json`` (see :mod:`deepscope.report.sections`).
 Figures are saved as PNG files in ``figures/`` and embedded in the HTML as base64 data URIs;
 the CSS is inline, so the file opens anywhere without network access. Every string that
 comes from the user (class names, data spec, paths, section texts) is HTML-escaped by
@@ -21,7 +24,8 @@ from typing import Any
 
 from deepscope.errors import RunError, UnknownNameError, invalid
 from deepscope.report.sections import read_sections, relative_to_run
-from deepscope.train import Run
+from deepscope.data import Dataset
+from deepscope.train import AnyEvaluation, Evaluation, Run, Seq2SeqEvaluation, evaluate_data
 from deepscope.train.files import read_json, write_text
 
 __all__ = ["render_report", "write_report"]
@@ -67,7 +71,7 @@ def render_report(run: Run) -> str:
     """The report of ``run`` as an HTML string (draws and saves the figures on the way)."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    from deepscope.plots import confusion_matrix_figure, learning_curves, prediction_grid, save_figure
+    from deepscope.plots import confusion_matrix_figure, learning_curves, save_figure
 
     run_path = Path(run.path)
     figures_dir = run_path / "figures"
@@ -77,7 +81,7 @@ def render_report(run: Run) -> str:
     # Other commands' sections first: a damaged sections.json fails before anything is drawn.
     extras = [Section(extra.title, extra.text, [_embed_file(run_path, f.file, f.caption) for f in extra.figures])
               for extra in read_sections(run_path)]
-    test, predictions = _test_results(run)
+    test, evaluation = _test_results(run)
 
     sections: list[Section] = []
     if history:
@@ -85,34 +89,29 @@ def render_report(run: Run) -> str:
                           figures_dir / "learning_curves.png")
         sections.append(Section("Learning curves", _curves_text(history, best), [_embed(png, "Loss and "
                                 "metric per epoch, on the training and validation splits.")]))
-    if test is not None:
+    if test is not None and test.get("task", "classification") == "classification":
         png = save_figure(confusion_matrix_figure(test["confusion"], test["classes"]),
                           figures_dir / "confusion_matrix.png")
         sections.append(Section("Confusion matrix", "Rows are true classes, columns predicted ones; each cell "
                                 "counts test samples, its colour shows the share of the true class.",
                                 [_embed(png, "Confusion matrix on the test split.")]))
-    if predictions is not None:
-        x, y_true, y_pred, probs = predictions
-        png = save_figure(prediction_grid(x, y_true, y_pred, probs, test["classes"], n=GRID_SIZE),
-                          figures_dir / "predictions.png")
-        sections.append(Section("Test predictions", "Each image is titled with the predicted class and its "
-                                "probability, over the true class. Mistakes come first (red), the most "
-                                "confident mistake first.", [_embed(png, "Test images with their predictions.")]))
+    if evaluation is not None:
+        sections.extend(_prediction_sections(evaluation, run.data, figures_dir))
     sections.extend(extras)
 
     env = Environment(loader=PackageLoader("deepscope.report", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     return env.get_template("report.html").render(
         name=run.name, path=str(run_path), summary=_summary(config, history, best), test=test,
-        per_class=_per_class_rows(test), sections=sections,
+        cards=_score_cards(test), per_class=_per_class_rows(test), sections=sections,
         written=time.strftime("%Y-%m-%d %H:%M:%S"), version=config.get("deepscope_version", "?"),
     )
 
 
 # ----------------------------------------------------------------------------- results
-def _test_results(run: Run) -> tuple[dict[str, Any] | None, tuple | None]:
-    """Test metrics (metrics.json's dict, evaluated now if absent or stale) and, for image
-    classification with data attached, (x, y_true, y_pred, probs) for the prediction grid."""
+def _test_results(run: Run) -> tuple[dict[str, Any] | None, AnyEvaluation | None]:
+    """Test metrics (metrics.json's dict, evaluated now if absent or stale) and, with data
+    attached, the evaluation itself (predictions for the figures)."""
     run_path = Path(run.path)
     metrics_path = run_path / "metrics.json"
     weights = run_path / "model.safetensors"
@@ -120,29 +119,102 @@ def _test_results(run: Run) -> tuple[dict[str, Any] | None, tuple | None]:
     test = saved.get("test") if isinstance(saved, dict) else None
     stale = test is not None and weights.exists() and weights.stat().st_mtime > metrics_path.stat().st_mtime
     data = run.data
-    can_evaluate = data is not None and data.classes is not None and data.task == "classification" and len(data.test)
-    evaluation = run.evaluate("test") if can_evaluate and (test is None or stale) else None
-    if evaluation is not None:
-        test = evaluation.to_dict()
+    evaluation = None
+    if data is not None and len(data.test):
+        # run.evaluate records the scores in metrics.json; a fresh record is only re-predicted.
+        evaluation = run.evaluate("test") if test is None or stale else evaluate_data(run.model, data, "test")
+        if test is None or stale:
+            test = evaluation.to_dict()
     if test is not None:
         _check_metrics(test, metrics_path)
-    if test is None or not can_evaluate or data.kind != "image":
-        return test, None
-    x, y = data.test.tensors  # (N, C, H, W), (N,)
-    if evaluation is not None:
-        return test, (x, evaluation.y_true, evaluation.y_pred, evaluation.probs)
-    from deepscope.train import predict_proba
+    return test, evaluation
 
-    probs = predict_proba(run.model, x)  # (N, K)
-    return test, (x, y.numpy(), probs.argmax(dim=1).numpy(), probs.numpy())
+
+_NEEDED = {  # the keys each task's 'test' entry of metrics.json must hold
+    "classification": ("accuracy", "loss", "macro_f1", "per_class", "confusion", "classes"),
+    "regression": ("loss", "mse", "mae", "rmse"),
+    "seq2seq": ("accuracy", "token_accuracy", "loss"),
+}
 
 
 def _check_metrics(test: Any, path: Path) -> None:
-    needed = ("accuracy", "loss", "macro_f1", "per_class", "confusion", "classes")
+    task = test.get("task", "classification") if isinstance(test, dict) else "classification"
+    needed = _NEEDED.get(task)
+    if needed is None:
+        raise RunError(f"{path} is damaged: its 'test' entry names an unknown task {task!r} "
+                       f"(known: {', '.join(_NEEDED)}). Delete it and run `deepscope evaluate RUN` again.")
     missing = [k for k in needed if not isinstance(test, dict) or k not in test]
     if missing:
         raise RunError(f"{path} is damaged: its 'test' entry lacks {', '.join(missing)}. "
                        "Delete it and run `deepscope evaluate RUN` again.")
+
+
+def _score_cards(test: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """(label, value) cards of the test scores, by task; a regression's baseline gets its own."""
+    if test is None:
+        return []
+    task = test.get("task", "classification")
+    names = {"classification": [("accuracy", "accuracy"), ("loss", "loss"), ("macro F1", "macro_f1")],
+             "seq2seq": [("whole-answer accuracy", "accuracy"), ("token accuracy", "token_accuracy"),
+                         ("loss", "loss")],
+             "regression": [("MSE", "mse"), ("MAE", "mae"), ("RMSE", "rmse"), ("MASE", "mase")]}[task]
+    cards = [(label, f"{float(test[key]):.4f}") for label, key in names if key in test]
+    baseline = test.get("baseline")
+    if task == "regression" and isinstance(baseline, dict) and "mae" in baseline:
+        key = "mase" if "mase" in baseline else "mse"  # as RegressionEvaluation.primary
+        cards.append((f"{baseline.get('name', 'baseline')} {key.upper()}", f"{float(baseline[key]):.4f}"))
+    if "samples" in test:
+        cards.append(("test samples", f"{int(test['samples']):,}"))
+    return cards
+
+
+def _prediction_sections(evaluation: AnyEvaluation, data: Dataset, figures_dir: Path) -> list[Section]:
+    """What the model predicted on the test split, drawn the way its data is read."""
+    from deepscope.plots import forecast_figure, next_frames_figure, prediction_grid, save_figure
+
+    if isinstance(evaluation, Evaluation):
+        if data.kind != "image":
+            return []
+        png = save_figure(prediction_grid(data.test.tensors[0], evaluation.y_true, evaluation.y_pred,
+                                          evaluation.probs, evaluation.classes, n=GRID_SIZE),
+                          figures_dir / "predictions.png")
+        return [Section("Test predictions", "Each image is titled with the predicted class and its probability, "
+                        "over the true class. Mistakes come first (red), the most confident mistake first.",
+                        [_embed(png, "Test images with their predictions.")])]
+    if isinstance(evaluation, Seq2SeqEvaluation):
+        if not evaluation.mistakes:
+            return [Section("Test answers", "Every test answer is right.")]
+        wrong = int((evaluation.y_true != evaluation.y_pred).any(axis=1).sum())
+        shown = "; ".join(f"{m['target']!r} answered {m['predicted']!r}" for m in evaluation.mistakes)
+        return [Section("Test answers", f"{wrong:,} wrong answers out of {len(evaluation.y_true):,}. The first "
+                        f"ones (the true answer, then the model's): {shown}.")]
+    baseline = {evaluation.baseline["name"]: evaluation.y_baseline} if evaluation.baseline else {}
+    if "mase_scale" in data.info and evaluation.x.ndim == 3:  # forecast windows: x (N, 1, history), y (N, horizon)
+        # The test windows of the first series come first, one per origin (stride 1): their
+        # first target steps are the test period in order, and the first window's input is
+        # the history just before it.
+        n = max(1, int(data.info["test_size"]) - int(data.info["horizon"]) + 1)
+        step = {"model": evaluation.y_pred[:n, 0], **{k: v[:n, 0] for k, v in baseline.items()}}
+        png = save_figure(forecast_figure(evaluation.x[0, 0], evaluation.y_true[:n, 0], step,
+                                          title=f"{data.name}: one-step-ahead forecasts over the test period"),
+                          figures_dir / "forecast.png")
+        scores = evaluation.scores
+        text = (f"The model's forecasts of the last {n} steps, after the history it saw, beside the "
+                f"{', '.join(baseline) or 'no'} baseline. Test MAE {scores['mae']:.4g}"
+                + (f", MASE {scores['mase']:.3f}" if "mase" in scores else "")
+                + (f" (baseline: {evaluation.baseline['mae']:.4g}" + (f", MASE {evaluation.baseline['mase']:.3f}"
+                   if "mase" in evaluation.baseline else "") + ")" if evaluation.baseline else "") + ".")
+        return [Section("Forecast", text, [_embed(png, "Test period: truth and forecasts (step 1 of each "
+                                                       "window's horizon).")])]
+    if evaluation.x.ndim == 5:  # videos (N, T, C, H, W)
+        png = save_figure(next_frames_figure(evaluation.x[0], evaluation.y_true[0],
+                                             {"model": evaluation.y_pred[0],
+                                              **{k: v[0] for k, v in baseline.items()}}),
+                          figures_dir / "next_frames.png")
+        return [Section("Next frames", "The first test video: each column is a time step; the rows show the "
+                        "frame the model saw, the true next frame and the predicted ones.",
+                        [_embed(png, "Next-frame predictions on a test video.")])]
+    return []
 
 
 def _best_epoch(history: list[dict[str, Any]], config: dict[str, Any]) -> dict[str, Any] | None:
@@ -217,7 +289,7 @@ def _curves_text(history: list[dict[str, Any]], best: dict[str, Any] | None) -> 
 
 
 def _per_class_rows(test: dict[str, Any] | None) -> list[dict[str, Any]]:
-    if test is None:
+    if test is None or "per_class" not in test:
         return []
     return [{"name": name, **test["per_class"][name]} for name in test["classes"] if name in test["per_class"]]
 

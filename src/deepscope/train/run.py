@@ -11,7 +11,7 @@ import torch
 
 from deepscope.data import Dataset
 from deepscope.errors import InvalidArgumentError, RunError
-from deepscope.train.evaluate import Evaluation, evaluate
+from deepscope.train.evaluate import AnyEvaluation, evaluate_data
 from deepscope.train.files import read_json, write_json
 
 __all__ = ["FORMAT_VERSION", "Run", "next_run_dir"]
@@ -30,13 +30,12 @@ class Run:
     config: dict[str, Any]
     history: list[dict[str, float]] = field(default_factory=list)
 
-    def evaluate(self, split: str = "test", batch_size: int = 256) -> Evaluation:
-        """Evaluate on ``split`` and record the result in ``metrics.json``."""
+    def evaluate(self, split: str = "test", batch_size: int = 256) -> AnyEvaluation:
+        """Evaluate on ``split`` with the scores of the data's task (an Evaluation,
+        RegressionEvaluation or Seq2SeqEvaluation) and record them in ``metrics.json``."""
         if self.data is None:
             raise InvalidArgumentError("This run has no data attached; open it with its data to evaluate.")
-        if self.data.classes is None:
-            raise InvalidArgumentError(f"Evaluation needs a classification dataset; {self.data.name!r} has no classes.")
-        result = evaluate(self.model, self.data.split(split), self.data.classes, name=split, batch_size=batch_size)
+        result = evaluate_data(self.model, self.data, split, batch_size=batch_size)
         metrics_path = self.path / "metrics.json"
         metrics = read_json(metrics_path) if metrics_path.exists() else {}
         metrics[split] = result.to_dict()

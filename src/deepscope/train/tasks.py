@@ -67,13 +67,16 @@ class Seq2Seq(Task):
         return {"accuracy": right.all(dim=1).sum(), "token_accuracy": right.float().mean(dim=1).sum()}
 
 
-def forecast_scores(y_true: torch.Tensor, y_pred: torch.Tensor, *, scale: float) -> dict[str, float]:
-    """MAE, RMSE and MASE of forecasts (N, horizon) against the truth (N, horizon). ``scale``
-    is the in-sample MAE of the seasonal-naive forecast (Hyndman & Koehler 2006), so MASE < 1
-    means better than the seasonal-naive forecast was in-sample."""
+def forecast_scores(y_true: torch.Tensor, y_pred: torch.Tensor, *, scale: float | None = None) -> dict[str, float]:
+    """MSE, MAE and RMSE of predictions against the truth (same shape, e.g. (N, horizon)), and
+    with ``scale`` MASE. ``scale`` is the in-sample MAE of the seasonal-naive forecast (Hyndman &
+    Koehler 2006), so MASE < 1 means better than the seasonal-naive forecast was in-sample."""
     error = (y_pred.double() - y_true.double()).flatten()
-    mae = float(error.abs().mean())
-    return {"mae": mae, "rmse": float(error.pow(2).mean().sqrt()), "mase": mae / scale}
+    mae, mse = float(error.abs().mean()), float(error.pow(2).mean())
+    scores = {"mse": mse, "mae": mae, "rmse": mse**0.5}
+    if scale is not None:
+        scores["mase"] = mae / scale
+    return scores
 
 
 _TASKS = {"classification": Classification, "regression": Regression, "seq2seq": Seq2Seq}

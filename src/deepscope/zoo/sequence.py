@@ -53,8 +53,10 @@ class HierarchicalRNN(nn.Module):
 
     def __init__(self, channels: int, num_classes: int, row_hidden: int, col_hidden: int):
         super().__init__()
-        self.rows = TimeDistributed(Recurrent("lstm", channels, row_hidden))
-        self.columns = Recurrent("lstm", row_hidden, col_hidden)
+        # Keras' initialisers (forget bias 1, orthogonal recurrent weights): with torch's
+        # default the row LSTM barely learns in the first epoch (val 48% vs 88% after 200 steps).
+        self.rows = TimeDistributed(Recurrent("lstm", channels, row_hidden, init="keras"))
+        self.columns = Recurrent("lstm", row_hidden, col_hidden, init="keras")
         self.head = nn.Linear(col_hidden, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
