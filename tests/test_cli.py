@@ -34,7 +34,7 @@ def test_train_then_evaluate_writes_metrics(tmp_path, capsys):
     assert config["recipe"]["epochs"] == 3 and config["model"]["name"] == "softmax_regression"
 
 
-def test_evaluate_prints_a_forecast_beside_its_seasonal_naive_baseline(tmp_path, capsys):
+def test_evaluate_and_predict_a_forecasting_run(tmp_path, capsys):
     pytest.importorskip("pandas")
     out = tmp_path / "run"
     assert main(["train", "forecast_mlp", "--data", "series:Airline", "--epochs", "3", "--out", str(out), "--quiet",
@@ -48,6 +48,26 @@ def test_evaluate_prints_a_forecast_beside_its_seasonal_naive_baseline(tmp_path,
     assert model_row.split()[1:] == [f"{saved[k]:.4f}" for k in ("mse", "mae", "rmse", "mase")]
     assert naive_row.split()[2:] == [f"{saved['baseline'][k]:.4f}" for k in ("mse", "mae", "rmse", "mase")]
     assert "(24 samples)" in text
+
+    # predict: the last `history` (24) values of each series in a file in, the next value out
+    import torch
+
+    from deepscope import open_run
+
+    csv = tmp_path / "sales.csv"
+    values = [100 + 10 * (i % 12) + i for i in range(30)]
+    csv.write_text("month,a,b\n" + "".join(f"2000-{i % 12 + 1:02d},{v},{2 * v}\n" for i, v in enumerate(values)))
+    assert main(["predict", str(out), str(csv), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    model = open_run(out, load_data=False).model.eval()
+    with torch.no_grad():
+        expected = model(torch.tensor([values[-24:], [2 * v for v in values[-24:]]], dtype=torch.float32)[:, None])
+    assert [r["series"] for r in printed] == ["a", "b"]
+    assert [v for r in printed for v in r["forecast"]] == pytest.approx(expected.flatten().tolist(), rel=1e-5)
+    short = tmp_path / "short.csv"
+    short.write_text("month,a\n" + "".join(f"2000-{i + 1:02d},{i}\n" for i in range(10)))
+    result = _run("predict", str(out), str(short))
+    assert result.returncode != 0 and "the last 24 values of a series, but short.csv holds fewer: 'a' has 10" in result.stderr
 
 
 @pytest.mark.parametrize(

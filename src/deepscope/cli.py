@@ -162,9 +162,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
         from deepscope.data import read_series
         from deepscope.errors import InvalidArgumentError
 
-        if run.config["data"].get("task") != "classification":
-            raise InvalidArgumentError(f"`deepscope predict` gives class probabilities; {args.run} is a "
-                                       f"{run.config['data'].get('task')} run.")
+        task = run.config["data"].get("task")
+        if task == "regression":
+            return _predict_forecast(run, args)
+        if task != "classification":
+            raise InvalidArgumentError(f"`deepscope predict` takes classification and forecasting series runs; "
+                                       f"{args.run} is a {task} run.")
         prep = run.config["data"].get("info", {}).get("preprocess", {})
         batches = [read_series(Path(f), in_shape, prep) for f in args.files]  # each (n, C, T)
         names = [f if len(b) == 1 else f"{f}:{i + 1}" for f, b in zip(args.files, batches) for i in range(len(b))]
@@ -183,6 +186,29 @@ def cmd_predict(args: argparse.Namespace) -> int:
     else:
         for r in results:
             _print(f"{r['file']}: " + ", ".join(f"{t['class']} {t['probability']:.3f}" for t in r["top"]))
+    return 0
+
+
+def _predict_forecast(run, args: argparse.Namespace) -> int:
+    """Forecast past the end of each series in each file: the last `history` values in, the
+    next `horizon` values out."""
+    from deepscope.data import forecast_inputs
+    from deepscope.train import predict_outputs
+
+    info = run.config["data"].get("info", {})
+    history = int(run.config["data"]["input_shape"][-1])
+    results = []
+    for f in args.files:
+        names, x = forecast_inputs(Path(f), history)  # (N, 1, history)
+        forecasts = predict_outputs(run.model, x).reshape(len(names), -1)  # (N, horizon)
+        results += [{"file": f, "series": name, "forecast": values} for name, values in zip(names, forecasts.tolist())]
+    if args.json:
+        _print(json.dumps(results, indent=2))
+        return 0
+    horizon = info.get("horizon", len(results[0]["forecast"]) if results else 0)
+    for r in results:
+        _print(f"{r['file']}:{r['series']}: next {horizon} step{'s' if horizon != 1 else ''}: "
+               + ", ".join(f"{v:.4g}" for v in r["forecast"]))
     return 0
 
 
@@ -333,7 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="top-k classes for image files, raw texts (text runs; @FILE reads one) "
-                                       "or series files (series runs: CSV rows, .ts/.tsv/.arff)")
+                                       "or series files (series runs: CSV rows, .ts/.tsv/.arff); forecasting "
+                                       "runs forecast past the end of each series of a CSV/Parquet file")
     p.add_argument("run")
     p.add_argument("files", nargs="+")
     p.add_argument("--top", type=int, default=3)

@@ -27,12 +27,13 @@ from deepscope.data.text import load_imdb as load_imdb
 from deepscope.data.text import load_text as load_text
 from deepscope.data.text import spec_with_options as spec_with_options
 from deepscope.data.tokenizer import Corpus as Corpus
+from deepscope.data.forecast import forecast_inputs as forecast_inputs
 from deepscope.data.tokenizer import Vocabulary as Vocabulary
 from deepscope.data.tokenizer import tokenize as tokenize
 from deepscope.data.ucr import read_series as read_series
 
 __all__ = [
-    "Corpus", "Vocabulary", "from_texts", "load_imdb", "load_text", "spec_with_options", "tokenize",
+    "Corpus", "Vocabulary", "forecast_inputs", "from_texts", "load_imdb", "load_text", "spec_with_options", "tokenize",
     "DATASETS", "Baseline", "Dataset", "deepscope_home", "download", "download_dataset", "from_arrays", "load",
     "open_image", "read_idx", "read_image", "read_series", "register_dataset", "split_train_val", "to_array",
 ]

@@ -33,8 +33,8 @@ from deepscope.data.options import parse_spec_options
 from deepscope.data.spec import Baseline, Dataset
 from deepscope.errors import DataError, invalid
 
-__all__ = ["BUILTIN_SERIES", "Windows", "load_forecast", "make_windows", "read_series_table", "seasonal_naive",
-           "split_windows"]
+__all__ = ["BUILTIN_SERIES", "Windows", "forecast_inputs", "load_forecast", "make_windows", "read_series_table",
+           "seasonal_naive", "split_windows"]
 
 # Series aeon ships: (file inside aeon/datasets/data, value column, season).
 BUILTIN_SERIES = {
@@ -149,6 +149,21 @@ def read_series_table(path: Path, *, value: str | None = None, time: str | None 
             t = np.arange(len(values))  # fill gaps by linear interpolation along time
             values[gaps] = np.interp(t[gaps], t[~gaps], values[~gaps])
     return groups, season
+
+
+def forecast_inputs(path: Path, history: int, *, value: str | None = None, time: str | None = None,
+                    id: str | None = None) -> tuple[list[str], torch.Tensor]:
+    """What a trained forecaster reads to forecast past the end of a file: the last ``history``
+    values of each series in a CSV/Parquet file (either layout), as inputs (N, 1, history),
+    with the series' names."""
+    path = Path(path)
+    groups, _ = read_series_table(path, value=value, time=time, id=id)
+    short = {name: len(v) for name, v in groups.items() if len(v) < history}
+    if short:
+        raise DataError(f"The model reads the last {history} values of a series, but {path.name} holds fewer: "
+                        + ", ".join(f"{name!r} has {n}" for name, n in short.items()) + ".")
+    x = np.stack([v[-history:] for v in groups.values()])[:, None, :]  # (N, 1, history)
+    return list(groups), torch.tensor(x, dtype=torch.float32)
 
 
 def _season_of(times) -> int:
