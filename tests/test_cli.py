@@ -167,3 +167,12 @@ def test_predict_names_a_file_that_is_not_an_image(tmp_path):
     bad.write_text("not an image")
     result = _run("predict", str(out), str(bad))
     assert result.returncode == 2 and str(bad) in result.stderr and "Traceback" not in result.stderr
+
+
+def test_predict_refuses_a_sequence_run_and_says_what_to_use(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "addition_rnn", "--data", "addition:digits=1&n=40", "--epochs", "1", "--out", str(out),
+                 "--quiet", "--no-report"]) == 0
+    result = _run("predict", str(out), "1+2")
+    assert result.returncode == 2
+    assert "takes image, text and series runs" in result.stderr and "is a sequence (seq2seq) run" in result.stderr

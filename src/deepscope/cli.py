@@ -172,8 +172,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
         batches = [read_series(Path(f), in_shape, prep) for f in args.files]  # each (n, C, T)
         names = [f if len(b) == 1 else f"{f}:{i + 1}" for f, b in zip(args.files, batches) for i in range(len(b))]
         x = torch.cat(batches)
-    else:
+    elif run.config["data"]["kind"] == "image":
         x = torch.stack([read_image(Path(f), in_shape) for f in args.files])
+    else:
+        from deepscope.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"`deepscope predict` takes image, text and series runs; {args.run} is a "
+                                   f"{run.config['data']['kind']} ({run.config['data'].get('task')}) run: score it "
+                                   "with `deepscope evaluate`, or call its model from Python.")
     probs = predict_proba(run.model, x)
     k = min(args.top, len(classes))
     results = []
