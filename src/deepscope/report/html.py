@@ -121,10 +121,13 @@ def _test_results(run: Run) -> tuple[dict[str, Any] | None, AnyEvaluation | None
     data = run.data
     evaluation = None
     if data is not None and len(data.test):
-        # run.evaluate records the scores in metrics.json; a fresh record is only re-predicted.
-        evaluation = run.evaluate("test") if test is None or stale else evaluate_data(run.model, data, "test")
+        # run.evaluate records the scores in metrics.json. A fresh record is re-predicted only
+        # for the figures that need predictions (all but series/text classification).
         if test is None or stale:
+            evaluation = run.evaluate("test")
             test = evaluation.to_dict()
+        elif data.task != "classification" or data.kind == "image":
+            evaluation = evaluate_data(run.model, data, "test")
     if test is not None:
         _check_metrics(test, metrics_path)
     return test, evaluation
