@@ -38,6 +38,15 @@ def test_hierarchical_rnn_reads_rows_then_columns():
     torch.testing.assert_close(rows[:, 2], model.rows.module(x[:, 0, 2, :, None]))  # row 2 alone, same code
 
 
+def test_hierarchical_rnn_starts_from_keras_initialisers():
+    model = zoo.create("mnist_hierarchical_rnn", in_shape=(1, 6, 5), num_classes=3, row_hidden=4, col_hidden=4, seed=0)
+    for lstm in (model.rows.module.rnn, model.columns.rnn):
+        forget = lstm.bias_ih_l0[4:8] + lstm.bias_hh_l0[4:8]  # torch's gate order: input, forget, cell, output
+        assert forget.tolist() == [1.0] * 4
+        cell_gate = lstm.weight_hh_l0[8:12]  # (H, H), orthogonal
+        torch.testing.assert_close(cell_gate @ cell_gate.T, torch.eye(4), atol=1e-5, rtol=0)
+
+
 def test_conv_lstm_outputs_frames_in_unit_range():
     model = zoo.create("conv_lstm", in_shape=(4, 1, 8, 8), seed=0)
     out = model(torch.rand(2, 4, 1, 8, 8))
