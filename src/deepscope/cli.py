@@ -151,39 +151,35 @@ def cmd_predict(args: argparse.Namespace) -> int:
     import torch
 
     run = runs.open_run(args.run, load_data=False)
+    kind, task = run.config["data"]["kind"], run.config["data"].get("task", "classification")
+    if kind == "series" and task == "regression":
+        return _predict_forecast(run, args)
+    if task != "classification" or kind not in ("image", "text", "series"):
+        from deepscope.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"`deepscope predict` takes image, text and series runs (classifiers, and "
+                                   f"forecasters for series); {args.run} is a {kind} ({task}) run: score it with "
+                                   "`deepscope evaluate`, or call its model from Python.")
     classes = run.config["data"]["classes"]
     in_shape = tuple(run.config["data"]["input_shape"])
-    if run.config["data"]["kind"] == "text":  # raw strings (or @file.txt), tokenized like the training data
+    if kind == "text":  # raw strings (or @file.txt), tokenized like the training data
         from deepscope.data import Vocabulary
 
         texts = [Path(f[1:]).read_text(encoding="utf-8") if f.startswith("@") else f for f in args.files]
         x = Vocabulary.load(run.path / "vocab.json").encode(texts)  # (N, maxlen)
-    elif run.config["data"]["kind"] == "series":  # CSV rows or UCR files, prepared like the training series
+    elif kind == "series":  # CSV rows or UCR files, prepared like the training series
         from deepscope.data import read_series
-        from deepscope.errors import InvalidArgumentError
 
-        task = run.config["data"].get("task")
-        if task == "regression":
-            return _predict_forecast(run, args)
-        if task != "classification":
-            raise InvalidArgumentError(f"`deepscope predict` takes classification and forecasting series runs; "
-                                       f"{args.run} is a {task} run.")
         prep = run.config["data"].get("info", {}).get("preprocess", {})
         batches = [read_series(Path(f), in_shape, prep) for f in args.files]  # each (n, C, T)
         names = [f if len(b) == 1 else f"{f}:{i + 1}" for f, b in zip(args.files, batches) for i in range(len(b))]
         x = torch.cat(batches)
-    elif run.config["data"]["kind"] == "image":
-        x = torch.stack([read_image(Path(f), in_shape) for f in args.files])
     else:
-        from deepscope.errors import InvalidArgumentError
-
-        raise InvalidArgumentError(f"`deepscope predict` takes image, text and series runs; {args.run} is a "
-                                   f"{run.config['data']['kind']} ({run.config['data'].get('task')}) run: score it "
-                                   "with `deepscope evaluate`, or call its model from Python.")
+        x = torch.stack([read_image(Path(f), in_shape) for f in args.files])
     probs = predict_proba(run.model, x)
     k = min(args.top, len(classes))
     results = []
-    for f, p in zip(names if run.config["data"]["kind"] == "series" else args.files, probs):
+    for f, p in zip(names if kind == "series" else args.files, probs):
         values, indices = p.topk(k)
         results.append({"file": f, "top": [{"class": classes[i], "probability": float(v)}
                                            for v, i in zip(values.tolist(), indices.tolist())]})
@@ -201,7 +197,6 @@ def _predict_forecast(run, args: argparse.Namespace) -> int:
     from deepscope.data import forecast_inputs
     from deepscope.train import predict_outputs
 
-    info = run.config["data"].get("info", {})
     history = int(run.config["data"]["input_shape"][-1])
     results = []
     for f in args.files:
@@ -211,9 +206,9 @@ def _predict_forecast(run, args: argparse.Namespace) -> int:
     if args.json:
         _print(json.dumps(results, indent=2))
         return 0
-    horizon = info.get("horizon", len(results[0]["forecast"]) if results else 0)
     for r in results:
-        _print(f"{r['file']}:{r['series']}: next {horizon} step{'s' if horizon != 1 else ''}: "
+        steps = len(r["forecast"])
+        _print(f"{r['file']}:{r['series']}: next {steps} step{'s' if steps != 1 else ''}: "
                + ", ".join(f"{v:.4g}" for v in r["forecast"]))
     return 0
 

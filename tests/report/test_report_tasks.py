@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -12,8 +13,6 @@ from deepscope.report import write_report
 
 
 def _cards(html: str) -> dict[str, str]:
-    import re
-
     return dict(re.findall(r'<div class="label">([^<]+)</div><div class="value">([^<]+)</div>', html))
 
 

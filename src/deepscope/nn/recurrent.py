@@ -28,7 +28,6 @@ def keras_init_(rnn: nn.RNNBase) -> nn.RNNBase:
     weights and orthogonal recurrent weights (per gate), zero biases, and LSTM forget-gate
     biases of 1 (``unit_forget_bias``), so the cell remembers by default. On long inputs
     (e.g. 28 pixels a row) this trains far faster than torch's uniform(±1/sqrt(H)) default."""
-    gates = {"RNN": 1, "LSTM": 4, "GRU": 3}[type(rnn).__name__]
     h = rnn.hidden_size
     for name, p in rnn.named_parameters():
         if name.startswith("weight_ih"):
@@ -39,7 +38,7 @@ def keras_init_(rnn: nn.RNNBase) -> nn.RNNBase:
                 nn.init.orthogonal_(gate)
         else:
             p.zero_()
-            if gates == 4 and name.startswith("bias_ih"):
+            if isinstance(rnn, nn.LSTM) and name.startswith("bias_ih"):
                 p[h:2 * h] = 1.0  # torch's gate order is input, forget, cell, output
     return rnn
 

@@ -25,7 +25,7 @@ from typing import Any
 from deepscope.errors import RunError, UnknownNameError, invalid
 from deepscope.report.sections import read_sections, relative_to_run
 from deepscope.data import Dataset
-from deepscope.train import AnyEvaluation, Evaluation, Run, Seq2SeqEvaluation, evaluate_data
+from deepscope.train import AnyEvaluation, Evaluation, Run, Seq2SeqEvaluation, evaluate_data, primary_score
 from deepscope.train.files import read_json, write_text
 
 __all__ = ["render_report", "write_report"]
@@ -164,11 +164,15 @@ def _score_cards(test: dict[str, Any] | None) -> list[tuple[str, str]]:
     cards = [(label, f"{float(test[key]):.4f}") for label, key in names if key in test]
     baseline = test.get("baseline")
     if task == "regression" and isinstance(baseline, dict) and "mae" in baseline:
-        key = "mase" if "mase" in baseline else "mse"  # as RegressionEvaluation.primary
+        key = primary_score(baseline)
         cards.append((f"{baseline.get('name', 'baseline')} {key.upper()}", f"{float(baseline[key]):.4f}"))
     if "samples" in test:
         cards.append(("test samples", f"{int(test['samples']):,}"))
     return cards
+
+
+def _mae(scores: dict[str, Any]) -> str:
+    return f"MAE {scores['mae']:.4g}" + (f", MASE {scores['mase']:.3f}" if "mase" in scores else "")
 
 
 def _prediction_sections(evaluation: AnyEvaluation, data: Dataset, figures_dir: Path) -> list[Section]:
@@ -201,12 +205,9 @@ def _prediction_sections(evaluation: AnyEvaluation, data: Dataset, figures_dir: 
         png = save_figure(forecast_figure(evaluation.x[0, 0], evaluation.y_true[:n, 0], step,
                                           title=f"{data.name}: one-step-ahead forecasts over the test period"),
                           figures_dir / "forecast.png")
-        scores = evaluation.scores
-        text = (f"The model's forecasts of the last {n} steps, after the history it saw, beside the "
-                f"{', '.join(baseline) or 'no'} baseline. Test MAE {scores['mae']:.4g}"
-                + (f", MASE {scores['mase']:.3f}" if "mase" in scores else "")
-                + (f" (baseline: {evaluation.baseline['mae']:.4g}" + (f", MASE {evaluation.baseline['mase']:.3f}"
-                   if "mase" in evaluation.baseline else "") + ")" if evaluation.baseline else "") + ".")
+        text = f"The model's forecasts of the last {n} steps, after the history it saw: test {_mae(evaluation.scores)}."
+        if evaluation.baseline:
+            text += f" The {evaluation.baseline['name']} baseline: {_mae(evaluation.baseline)}."
         return [Section("Forecast", text, [_embed(png, "Test period: truth and forecasts (step 1 of each "
                                                        "window's horizon).")])]
     if evaluation.x.ndim == 5:  # videos (N, T, C, H, W)

@@ -13,6 +13,7 @@ from deepscope.train.evaluate import evaluate_regression as evaluate_regression
 from deepscope.train.evaluate import evaluate_seq2seq as evaluate_seq2seq
 from deepscope.train.evaluate import predict_outputs as predict_outputs
 from deepscope.train.evaluate import predict_proba as predict_proba
+from deepscope.train.evaluate import primary_score as primary_score
 from deepscope.train.loop import fit as fit
 from deepscope.train.optim import OPTIMIZERS as OPTIMIZERS
 from deepscope.train.optim import SCHEDULES as SCHEDULES
@@ -20,4 +21,4 @@ from deepscope.train.run import Run as Run
 
 __all__ = ["OPTIMIZERS", "SCHEDULES", "AnyEvaluation", "Callback", "Evaluation", "ProgressBar", "RegressionEvaluation",
            "Run", "Seq2SeqEvaluation", "TrainState", "evaluate", "evaluate_data", "evaluate_regression", "evaluate_seq2seq",
-           "fit", "predict_outputs", "predict_proba"]
+           "fit", "predict_outputs", "predict_proba", "primary_score"]

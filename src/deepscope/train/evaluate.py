@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from deepscope.data import Baseline, Dataset
 
 __all__ = ["AnyEvaluation", "Evaluation", "RegressionEvaluation", "Seq2SeqEvaluation", "evaluate", "evaluate_data",
-           "evaluate_regression", "evaluate_seq2seq", "predict_outputs", "predict_proba"]
+           "evaluate_regression", "evaluate_seq2seq", "predict_outputs", "predict_proba", "primary_score"]
 MAX_MISTAKES = 20  # wrong answers a seq2seq evaluation keeps to show
 
 
@@ -113,6 +113,11 @@ def evaluate(
     )
 
 
+def primary_score(scores: dict[str, Any]) -> str:
+    """The regression score that decides against a baseline: MASE for forecasts, else MSE (the loss)."""
+    return "mase" if "mase" in scores else "mse"
+
+
 @dataclass
 class RegressionEvaluation:
     """Scores of a regressor on one split: MSE (the training loss), MAE, RMSE and, for
@@ -134,8 +139,7 @@ class RegressionEvaluation:
 
     @property
     def primary(self) -> str:
-        """The score that decides against the baseline: MASE for forecasts, else MSE (the loss)."""
-        return "mase" if "mase" in self.scores else "mse"
+        return primary_score(self.scores)
 
     def to_dict(self) -> dict[str, Any]:
         return {"task": "regression", "split": self.split, "samples": int(len(self.y_true)), "loss": self.loss,
