@@ -45,18 +45,23 @@ def run_one(name: str, path: Path, runs_dir: Path, epochs: int | None) -> dict:
     run = runs.fit(model, data, recipe, runs_dir=runs_dir, progress=False)
     result = run.evaluate("test")
     return {
-        "model": name, "spec": spec, "epochs": len(run.history), "load_s": round(load_s, 1),
+        "model": name,
+        "spec": spec,
+        "epochs": len(run.history),
+        "load_s": round(load_s, 1),
         "s_per_epoch": round(statistics.mean(r["time"] for r in run.history), 1),
         "best_val_accuracy": round(max(r["val_accuracy"] for r in run.history), 4),
-        "test_accuracy": round(result.accuracy, 4), "parameters": sum(p.numel() for p in model.parameters()),
+        "test_accuracy": round(result.accuracy, 4),
+        "parameters": sum(p.numel() for p in model.parameters()),
         "run": str(run.path),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("DEEPSCOPE_IMDB", "/tmp/data/aclImdb"),
-                        help="the aclImdb folder")
+    parser.add_argument(
+        "--data", default=os.environ.get("DEEPSCOPE_IMDB", "/tmp/data/aclImdb"), help="the aclImdb folder"
+    )
     parser.add_argument("--models", default=",".join(m for m, _, _ in MODELS))
     parser.add_argument("--epochs", type=int, help="override every recipe's epochs")
     parser.add_argument("--runs-dir", default=None, help="keep the run folders here (default: a temporary folder)")
@@ -83,11 +88,14 @@ def main() -> None:
             if args.json:
                 Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
     print()
-    print(f"{'model':<25} {'epochs':>6} {'s/epoch':>8} {'val acc':>8} {'test acc':>9} {'target':>7}  "
-          f"{'reached':<8} Keras")
+    print(
+        f"{'model':<25} {'epochs':>6} {'s/epoch':>8} {'val acc':>8} {'test acc':>9} {'target':>7}  {'reached':<8} Keras"
+    )
     for r in rows:
-        print(f"{r['model']:<25} {r['epochs']:>6} {r['s_per_epoch']:>8.1f} {r['best_val_accuracy']:>8.4f} "
-              f"{r['test_accuracy']:>9.4f} {r['target']:>7.2f}  {'yes' if r['reached'] else 'NO':<8} {r['keras']}")
+        print(
+            f"{r['model']:<25} {r['epochs']:>6} {r['s_per_epoch']:>8.1f} {r['best_val_accuracy']:>8.4f} "
+            f"{r['test_accuracy']:>9.4f} {r['target']:>7.2f}  {'yes' if r['reached'] else 'NO':<8} {r['keras']}"
+        )
 
 
 if __name__ == "__main__":

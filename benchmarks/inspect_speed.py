@@ -28,8 +28,8 @@ from pathlib import Path
 
 import torch
 
-from deepscope import inspect, plots, runs, zoo
 from deepscope import data as data_module
+from deepscope import inspect, plots, runs, zoo
 
 
 def timed(fn, *args, **kwargs):
@@ -43,7 +43,7 @@ def naive_top_patches_per_channel(model, x, layer: str, channel: int, k: int, ba
     peaks = []
     with torch.no_grad():
         for start in range(0, len(x), batch_size):
-            out = inspect.layer_outputs(model, x[start:start + batch_size], [layer])[layer]
+            out = inspect.layer_outputs(model, x[start : start + batch_size], [layer])[layer]
             peaks.append(out[:, channel].flatten(1).amax(dim=1))
     return torch.cat(peaks).topk(k).values
 
@@ -69,9 +69,12 @@ def main() -> None:
     run = runs.open_run(args.run)
     model, data = run.model, run.data
     x = data.test.tensors[0]  # (10000, 1, 28, 28)
-    print(f"Run {args.run}: {run.config['model'].get('name')} on {data.name}, {len(x):,} test images; "
-          f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} CPUs", flush=True)
+    print(
+        f"Run {args.run}: {run.config['model'].get('name')} on {data.name}, {len(x):,} test images; "
+        f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} CPUs",
+        flush=True,
+    )
 
     rows = []
     convs = inspect.conv_layers(model)
@@ -87,16 +90,26 @@ def main() -> None:
             # same top-k activations (indices may differ where several images tie, e.g. saturated strokes)
             assert torch.allclose(torch.as_tensor(result.values[c]).sort().values, naive.sort().values, atol=1e-5)
         naive_s = (time.perf_counter() - started) / len(few) * channels
-        rows.append((f"top_patches layer {result.label} ({channels} ch, k={args.k})", f"{seconds:.2f} s",
-                     f"{naive_s:.1f} s (per-channel passes, from {len(few)} ch)", f"{naive_s / seconds:.0f}x"))
-    rows.append(("top_patches, both conv layers", f"{total:.2f} s", "target <= 30 s", "met" if total <= 30 else "MISSED"))
+        rows.append(
+            (
+                f"top_patches layer {result.label} ({channels} ch, k={args.k})",
+                f"{seconds:.2f} s",
+                f"{naive_s:.1f} s (per-channel passes, from {len(few)} ch)",
+                f"{naive_s / seconds:.0f}x",
+            )
+        )
+    rows.append(
+        ("top_patches, both conv layers", f"{total:.2f} s", "target <= 30 s", "met" if total <= 30 else "MISSED")
+    )
 
     first = convs[0]
     found, seconds = timed(inspect.maximize_channels, model, first, steps=args.steps, data=data)
-    reached = torch.tensor([r.activation for r in found])            # (C,) centre unit of the found input
-    anywhere = torch.tensor([r.data_max for r in found])             # (C,) max over all images and positions
+    reached = torch.tensor([r.activation for r in found])  # (C,) centre unit of the found input
+    anywhere = torch.tensor([r.data_max for r in found])  # (C,) max over all images and positions
     with torch.no_grad():
-        maps = torch.cat([inspect.layer_outputs(model, x[i:i + 1000], [first])[first] for i in range(0, len(x), 1000)])
+        maps = torch.cat(
+            [inspect.layer_outputs(model, x[i : i + 1000], [first])[first] for i in range(0, len(x), 1000)]
+        )
     centre = maps[:, :, maps.shape[2] // 2, maps.shape[3] // 2].amax(dim=0)  # (C,) same unit over the data
     conv = inspect.get_layer(model, first)
     optimum = conv.weight.detach().clamp_min(0).sum(dim=(1, 2, 3)) + conv.bias.detach()  # best over [0, 1] inputs
@@ -106,25 +119,53 @@ def main() -> None:
     data_at_optimum = int(torch.isclose(anywhere, optimum, rtol=1e-5, atol=1e-6).sum())
     same = int((reached > centre).sum())
     verdict = lambda share: "met" if share >= 0.8 else "MISSED"  # noqa: E731
-    rows.append((f"maximize layer {first}: found > channel max over all {len(x):,} images x all positions",
-                 f"{strict}/{n} = {strict / n:.0%}", f"the data already holds the optimum for {data_at_optimum}",
-                 f"{seconds:.1f} s; >= 80%: {verdict(strict / n)}"))
-    rows.append((f"maximize layer {first}: found reaches the exact optimum over [0, 1] inputs",
-                 f"{at_optimum}/{n}", f"data reaches it for {data_at_optimum}/{n} channels", "(sum(relu(w)) + b)"))
-    rows.append((f"maximize layer {first}: found > the same unit's max over the data",
-                 f"{same}/{n} = {same / n:.0%}", "centre unit, all test images", f">= 80%: {verdict(same / n)}"))
+    rows.append(
+        (
+            f"maximize layer {first}: found > channel max over all {len(x):,} images x all positions",
+            f"{strict}/{n} = {strict / n:.0%}",
+            f"the data already holds the optimum for {data_at_optimum}",
+            f"{seconds:.1f} s; >= 80%: {verdict(strict / n)}",
+        )
+    )
+    rows.append(
+        (
+            f"maximize layer {first}: found reaches the exact optimum over [0, 1] inputs",
+            f"{at_optimum}/{n}",
+            f"data reaches it for {data_at_optimum}/{n} channels",
+            "(sum(relu(w)) + b)",
+        )
+    )
+    rows.append(
+        (
+            f"maximize layer {first}: found > the same unit's max over the data",
+            f"{same}/{n} = {same / n:.0%}",
+            "centre unit, all test images",
+            f">= 80%: {verdict(same / n)}",
+        )
+    )
     # Lucid's "channel" objective: the mean of the whole feature map, against the largest such
     # mean over the test images (the reading of "channel activation" used for issue 3's figure).
     mean_found, seconds = timed(inspect.maximize_channels, model, first, steps=args.steps, data=data, objective="mean")
     beaten_mean = sum(bool(r.exceeds_data) for r in mean_found)
-    rows.append((f"maximize layer {first}, objective=mean: found > channel-mean max over the data",
-                 f"{beaten_mean}/{n} = {beaten_mean / n:.0%}", "mean over the map, all test images",
-                 f"{seconds:.1f} s; >= 80%: {verdict(beaten_mean / n)}"))
+    rows.append(
+        (
+            f"maximize layer {first}, objective=mean: found > channel-mean max over the data",
+            f"{beaten_mean}/{n} = {beaten_mean / n:.0%}",
+            "mean over the map, all test images",
+            f"{seconds:.1f} s; >= 80%: {verdict(beaten_mean / n)}",
+        )
+    )
     if len(convs) > 1:
         deeper, seconds = timed(inspect.maximize_channels, model, convs[1], steps=args.steps, data=data)
         beaten2 = sum(bool(r.exceeds_data) for r in deeper)
-        rows.append((f"maximize_activation layer {convs[1]} ({len(deeper)} ch, informative)",
-                     f"{beaten2}/{len(deeper)} = {beaten2 / len(deeper):.0%} beat data max", "", f"{seconds:.1f} s"))
+        rows.append(
+            (
+                f"maximize_activation layer {convs[1]} ({len(deeper)} ch, informative)",
+                f"{beaten2}/{len(deeper)} = {beaten2 / len(deeper):.0%} beat data max",
+                "",
+                f"{seconds:.1f} s",
+            )
+        )
 
     with tempfile.TemporaryDirectory() as tmp:
         times = []
@@ -134,9 +175,14 @@ def main() -> None:
             plots.save_figure(plots.feature_maps_figure(maps), Path(tmp) / f"fm{i}.png")
             times.append(time.perf_counter() - started)
         size = (Path(tmp) / "fm0.png").stat().st_size
-    rows.append((f"feature_maps + figure + PNG, one input ({len(maps.maps)} layers)",
-                 f"first {times[0]:.2f} s, then {min(times[1:]):.2f} s", f"PNG {size / 1024:.0f} KiB",
-                 "target <= 2 s: " + ("met" if max(times) <= 2 else "MISSED")))
+    rows.append(
+        (
+            f"feature_maps + figure + PNG, one input ({len(maps.maps)} layers)",
+            f"first {times[0]:.2f} s, then {min(times[1:]):.2f} s",
+            f"PNG {size / 1024:.0f} KiB",
+            "target <= 2 s: " + ("met" if max(times) <= 2 else "MISSED"),
+        )
+    )
 
     widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
     header = ("measurement", "deepscope", "baseline / detail", "ratio / verdict")

@@ -49,8 +49,18 @@ def hand_loop(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: 
 def deepscope_fit(model: torch.nn.Module, data: Dataset, epochs: int, lr: float) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        fit(model, data, epochs=epochs, batch_size=BATCH, optimizer="adamw", lr=lr, weight_decay=1e-4,
-            schedule="onecycle", out=f"{tmp}/run", progress=True)
+        fit(
+            model,
+            data,
+            epochs=epochs,
+            batch_size=BATCH,
+            optimizer="adamw",
+            lr=lr,
+            weight_decay=1e-4,
+            schedule="onecycle",
+            out=f"{tmp}/run",
+            progress=True,
+        )
         elapsed = time.perf_counter() - start
     return epochs * len(data.train) / elapsed
 
@@ -67,8 +77,15 @@ def main() -> None:
     n = args.steps * BATCH
     x, y = source.train.tensors[0][:n].contiguous(), source.train.tensors[1][:n].contiguous()
     empty = TensorDataset(x[:0], y[:0])
-    data = Dataset(name=source.name, kind=source.kind, input_shape=source.input_shape, train=TensorDataset(x, y),
-                   val=empty, test=empty, classes=source.classes)  # no validation pass: same work as the hand loop
+    data = Dataset(
+        name=source.name,
+        kind=source.kind,
+        input_shape=source.input_shape,
+        train=TensorDataset(x, y),
+        val=empty,
+        test=empty,
+        classes=source.classes,
+    )  # no validation pass: same work as the hand loop
     results: dict[str, list[float]] = {"hand-written loop": [], "deepscope.fit": []}
     for r in range(args.repeats):
         for name in results:
@@ -78,8 +95,10 @@ def main() -> None:
             else:
                 results[name].append(hand_loop(model, x, y, args.epochs, 3e-3))
     base = statistics.median(results["hand-written loop"])
-    print(f"\nmnist_cnn on {args.data}, {args.steps} steps x batch {BATCH} x {args.epochs} epoch(s), "
-          f"{args.repeats} repeats, {torch.get_num_threads()} threads")
+    print(
+        f"\nmnist_cnn on {args.data}, {args.steps} steps x batch {BATCH} x {args.epochs} epoch(s), "
+        f"{args.repeats} repeats, {torch.get_num_threads()} threads"
+    )
     print(f"{'loop':<20} {'median samples/s':>17} {'runs':>28} {'ratio':>7}")
     for name, values in results.items():
         median = statistics.median(values)

@@ -59,7 +59,11 @@ def main() -> None:
     sets = args.sets.split(",") if args.sets else shipped_sets()
     models = args.models.split(",")
     results: dict[str, dict[str, dict[str, float]]] = {}
-    head = f"{'set':<22}" + "".join(f"{m + ' %':>16}{'s/epoch':>9}" for m in models) + f"{'FCN (pub.)':>12}{'ResNet (pub.)':>15}"
+    head = (
+        f"{'set':<22}"
+        + "".join(f"{m + ' %':>16}{'s/epoch':>9}" for m in models)
+        + f"{'FCN (pub.)':>12}{'ResNet (pub.)':>15}"
+    )
     print(head)
     print("-" * len(head))
     for name in sets:
@@ -70,8 +74,10 @@ def main() -> None:
         note = f"   (target >= {TARGETS[name]:.1f})" if name in TARGETS else ""
         print(f"{name:<22}{cells}{pub}{note}", flush=True)
     epochs = {m: next(iter(results.values()))[m]["epochs"] for m in models} if results else {}
-    print(f"\nEpochs: {epochs} (Fawaz et al.: FCN 2,000, ResNet 1,500); whole training set, "
-          f"weights with the lowest training loss; seed {args.seed}; {torch.get_num_threads()} threads.")
+    print(
+        f"\nEpochs: {epochs} (Fawaz et al.: FCN 2,000, ResNet 1,500); whole training set, "
+        f"weights with the lowest training loss; seed {args.seed}; {torch.get_num_threads()} threads."
+    )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(results, f, indent=2)

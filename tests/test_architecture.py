@@ -10,12 +10,13 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "deepscope"
 
 # package -> deepscope packages it may import (besides itself and the shared base modules).
-BASE = {"errors", "registry", "recipe", "atomic"}
+BASE = {"errors", "registry", "recipe", "atomic", "limits"}
 ALLOWED = {
     "errors": set(),
     "registry": {"errors"},
     "recipe": {"errors"},
     "atomic": set(),
+    "limits": {"errors"},
     "data": BASE,
     "nn": BASE,
     "mechanics": BASE,
@@ -40,7 +41,10 @@ def _runtime_nodes(tree: ast.AST):
         node = stack.pop()
         yield node
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and getattr(child.test, "id", getattr(child.test, "attr", "")) == "TYPE_CHECKING":
+            if (
+                isinstance(child, ast.If)
+                and getattr(child.test, "id", getattr(child.test, "attr", "")) == "TYPE_CHECKING"
+            ):
                 stack.extend(child.orelse)
                 continue
             stack.append(child)

@@ -17,7 +17,24 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 
 def test_train_then_evaluate_writes_metrics(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["train", "softmax_regression", "--data", "digits", "--epochs", "3", "--lr", "0.05", "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "softmax_regression",
+                "--data",
+                "digits",
+                "--epochs",
+                "3",
+                "--lr",
+                "0.05",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "Run folder:" in printed and f"Report:     {out / 'report.html'}" in printed
     assert (out / "report.html").stat().st_size > 10_000
@@ -37,8 +54,23 @@ def test_train_then_evaluate_writes_metrics(tmp_path, capsys):
 def test_evaluate_and_predict_a_forecasting_run(tmp_path, capsys):
     pytest.importorskip("pandas")
     out = tmp_path / "run"
-    assert main(["train", "forecast_mlp", "--data", "series:Airline", "--epochs", "3", "--out", str(out), "--quiet",
-                 "--no-report"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "forecast_mlp",
+                "--data",
+                "series:Airline",
+                "--epochs",
+                "3",
+                "--out",
+                str(out),
+                "--quiet",
+                "--no-report",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["evaluate", str(out)]) == 0
     text = capsys.readouterr().out
@@ -67,7 +99,10 @@ def test_evaluate_and_predict_a_forecasting_run(tmp_path, capsys):
     short = tmp_path / "short.csv"
     short.write_text("month,a\n" + "".join(f"2000-{i + 1:02d},{i}\n" for i in range(10)))
     result = _run("predict", str(out), str(short))
-    assert result.returncode != 0 and "the last 24 values of a series, but short.csv holds fewer: 'a' has 10" in result.stderr
+    assert (
+        result.returncode != 0
+        and "the last 24 values of a series, but short.csv holds fewer: 'a' has 10" in result.stderr
+    )
 
 
 @pytest.mark.parametrize(
@@ -171,8 +206,23 @@ def test_predict_names_a_file_that_is_not_an_image(tmp_path):
 
 def test_predict_refuses_a_sequence_run_and_says_what_to_use(tmp_path):
     out = tmp_path / "run"
-    assert main(["train", "addition_rnn", "--data", "addition:digits=1&n=40", "--epochs", "1", "--out", str(out),
-                 "--quiet", "--no-report"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "addition_rnn",
+                "--data",
+                "addition:digits=1&n=40",
+                "--epochs",
+                "1",
+                "--out",
+                str(out),
+                "--quiet",
+                "--no-report",
+            ]
+        )
+        == 0
+    )
     result = _run("predict", str(out), "1+2")
     assert result.returncode == 2
     assert "takes image, text and series runs" in result.stderr and "is a sequence (seq2seq) run" in result.stderr

@@ -16,9 +16,16 @@ def test_zoo_entry_builds_and_maps_its_declared_input_to_its_declared_output(nam
     model = zoo.create(name, in_shape=meta.example_shape, num_classes=meta.example_classes, seed=0)
     assert isinstance(model, torch.nn.Module)
     assert model.zoo_config["name"] == name
-    dtype = torch.long if any(isinstance(m, (torch.nn.Embedding, torch.nn.EmbeddingBag)) for m in model.modules()) \
+    dtype = (
+        torch.long
+        if any(isinstance(m, (torch.nn.Embedding, torch.nn.EmbeddingBag)) for m in model.modules())
         else torch.float32
-    x = torch.zeros((3, *meta.example_shape), dtype=dtype) if dtype == torch.long else torch.rand(3, *meta.example_shape)
+    )
+    x = (
+        torch.zeros((3, *meta.example_shape), dtype=dtype)
+        if dtype == torch.long
+        else torch.rand(3, *meta.example_shape)
+    )
     model.eval()
     with torch.no_grad():
         out = model(x)

@@ -35,8 +35,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     data = data_module.load("digits", seed=args.seed)
     _print(f"Data: {data}")
     model = zoo.create("lecture_cnn", data=data, seed=args.seed)
-    _print(f"Model: lecture_cnn (conv -> ReLU -> max-pool -> dense -> softmax), "
-           f"{sum(p.numel() for p in model.parameters()):,} parameters")
+    _print(
+        f"Model: lecture_cnn (conv -> ReLU -> max-pool -> dense -> softmax), "
+        f"{sum(p.numel() for p in model.parameters()):,} parameters"
+    )
     run = runs.fit(model, data, runs_dir=args.runs_dir, seed=args.seed, progress=not args.quiet)
     result = run.evaluate("test")
     _print(f"Test accuracy: {result.accuracy:.4f} on {len(result.y_true)} held-out images")
@@ -56,14 +58,21 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         data = load(args.check, download=args.download)
         _print(json.dumps(data.describe(), indent=2))
         x, y = data.train[0]
-        _print(f"First training sample: x {tuple(x.shape)} {x.dtype} in [{float(x.min()):.3g}, {float(x.max()):.3g}], "
-               f"label {int(y)}" + (f" ({data.classes[int(y)]})" if data.classes else ""))
+        _print(
+            f"First training sample: x {tuple(x.shape)} {x.dtype} in [{float(x.min()):.3g}, {float(x.max()):.3g}], "
+            f"label {int(y)}" + (f" ({data.classes[int(y)]})" if data.classes else "")
+        )
         return 0
     _print(f"{'name':<14} {'kind':<8} {'spec':<26} what")
     for entry in DATASETS:
         meta = entry.meta
-        spec = f"{entry.name}:PATH" if meta["needs_path"] else f"{entry.name}[:PATH]" if meta.get("downloadable") \
+        spec = (
+            f"{entry.name}:PATH"
+            if meta["needs_path"]
+            else f"{entry.name}[:PATH]"
+            if meta.get("downloadable")
             else entry.name
+        )
         _print(f"{entry.name:<14} {meta['kind']:<8} {spec:<26} {meta['summary']}")
         if meta["needs_path"] or meta.get("downloadable"):
             _print(f"{'':<50} PATH: {entry.meta['expects']}")
@@ -100,8 +109,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from deepscope import runs, zoo
     from deepscope.errors import invalid
 
-    overrides = {k: getattr(args, k) for k in ("epochs", "batch_size", "optimizer", "lr", "weight_decay",
-                                                "schedule", "patience", "seed", "augment")}
+    overrides = {
+        k: getattr(args, k)
+        for k in ("epochs", "batch_size", "optimizer", "lr", "weight_decay", "schedule", "patience", "seed", "augment")
+    }
     if args.resume:
         run = runs.resume(args.resume, progress=not args.quiet)
     else:
@@ -144,11 +155,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    import torch
+
     from deepscope import runs
     from deepscope.data import read_image
     from deepscope.train import predict_proba
-
-    import torch
 
     run = runs.open_run(args.run, load_data=False)
     kind, task = run.config["data"]["kind"], run.config["data"].get("task", "classification")
@@ -157,9 +168,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if task != "classification" or kind not in ("image", "text", "series"):
         from deepscope.errors import InvalidArgumentError
 
-        raise InvalidArgumentError(f"`deepscope predict` takes image, text and series runs (classifiers, and "
-                                   f"forecasters for series); {args.run} is a {kind} ({task}) run: score it with "
-                                   "`deepscope evaluate`, or call its model from Python.")
+        raise InvalidArgumentError(
+            f"`deepscope predict` takes image, text and series runs (classifiers, and "
+            f"forecasters for series); {args.run} is a {kind} ({task}) run: score it with "
+            "`deepscope evaluate`, or call its model from Python."
+        )
     classes = run.config["data"]["classes"]
     in_shape = tuple(run.config["data"]["input_shape"])
     if kind == "text":  # raw strings (or @file.txt), tokenized like the training data
@@ -181,8 +194,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     results = []
     for f, p in zip(names if kind == "series" else args.files, probs):
         values, indices = p.topk(k)
-        results.append({"file": f, "top": [{"class": classes[i], "probability": float(v)}
-                                           for v, i in zip(values.tolist(), indices.tolist())]})
+        results.append(
+            {
+                "file": f,
+                "top": [
+                    {"class": classes[i], "probability": float(v)} for v, i in zip(values.tolist(), indices.tolist())
+                ],
+            }
+        )
     if args.json:
         _print(json.dumps(results, indent=2))
     else:
@@ -208,8 +227,10 @@ def _predict_forecast(run, args: argparse.Namespace) -> int:
         return 0
     for r in results:
         steps = len(r["forecast"])
-        _print(f"{r['file']}:{r['series']}: next {steps} step{'s' if steps != 1 else ''}: "
-               + ", ".join(f"{v:.4g}" for v in r["forecast"]))
+        _print(
+            f"{r['file']}:{r['series']}: next {steps} step{'s' if steps != 1 else ''}: "
+            + ", ".join(f"{v:.4g}" for v in r["forecast"])
+        )
     return 0
 
 
@@ -230,8 +251,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     run = runs.open_run(args.run)
     x = read_image(Path(args.input), tuple(run.config["data"]["input_shape"])) if args.input else None
     _print(f"Inspecting {run.name}; figures:")
-    inside_the_network(run, x, args.layers, k=args.k, maximize=not args.no_maximize, embedding=args.embedding,
-                       echo=_print)
+    inside_the_network(
+        run, x, args.layers, k=args.k, maximize=not args.no_maximize, embedding=args.embedding, echo=_print
+    )
     _print(f"Report: {write_report(run)}")
     return 0
 
@@ -277,9 +299,18 @@ def cmd_conv(args: argparse.Namespace) -> int:
             raise invalid("--padding", "an int >= 0, 'valid' or 'same'", padding)
         padding = int(padding)
     out = Path(args.out or f"conv-{name}")
-    paths = plots.write_conv_figures(image, kernel, kernel_name, out, padding=padding, stride=args.stride,
-                                     pool=args.pool, steps=args.steps, stack_kernel=bool(args.kernel_file),
-                                     echo=_print)
+    paths = plots.write_conv_figures(
+        image,
+        kernel,
+        kernel_name,
+        out,
+        padding=padding,
+        stride=args.stride,
+        pool=args.pool,
+        steps=args.steps,
+        stack_kernel=bool(args.kernel_file),
+        echo=_print,
+    )
     for path in paths:
         _print(path)
     return 0
@@ -298,8 +329,14 @@ def cmd_words(args: argparse.Namespace) -> int:
     for found in inspect.nearest_words(run.model, vocab.tokens, args.near or [], k=args.k):
         _print(f"{found.word:>14}: " + ", ".join(f"{w} {s:.2f}" for w, s in zip(found.words, found.similarities)))
     if args.map:
-        mapped = inspect.word_map(run.model, vocab.tokens, n=args.map, method=args.method, maxlen=vocab.maxlen,
-                                  classes=run.config["data"]["classes"])
+        mapped = inspect.word_map(
+            run.model,
+            vocab.tokens,
+            n=args.map,
+            method=args.method,
+            maxlen=vocab.maxlen,
+            classes=run.config["data"]["classes"],
+        )
         _print(plots.save_figure(plots.word_map_figure(mapped), run.path / "figures" / "word_map.png"))
     return 0
 
@@ -346,22 +383,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir", default="runs")
     p.add_argument("--resume", metavar="RUN", help="continue an interrupted run folder")
     p.add_argument("--download", action="store_true", help="download standard datasets if missing")
-    p.add_argument("--no-report", action="store_true",
-                   help="skip report.html (it evaluates the test split once, for the record, after training)")
+    p.add_argument(
+        "--no-report",
+        action="store_true",
+        help="skip report.html (it evaluates the test split once, for the record, after training)",
+    )
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="a run's scores: accuracy, per-class scores and confusion matrix "
-                       "(classifiers); MSE/MAE/RMSE/MASE beside a naive baseline (regression, forecasts); "
-                       "whole-answer and token accuracy (seq2seq)")
+    p = sub.add_parser(
+        "evaluate",
+        help="a run's scores: accuracy, per-class scores and confusion matrix "
+        "(classifiers); MSE/MAE/RMSE/MASE beside a naive baseline (regression, forecasts); "
+        "whole-answer and token accuracy (seq2seq)",
+    )
     p.add_argument("run")
     p.add_argument("--split", default="test", choices=("train", "val", "test"))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("predict", help="top-k classes for image files, raw texts (text runs; @FILE reads one) "
-                                       "or series files (series runs: CSV rows, .ts/.tsv/.arff); forecasting "
-                                       "runs forecast past the end of each series of a CSV/Parquet file")
+    p = sub.add_parser(
+        "predict",
+        help="top-k classes for image files, raw texts (text runs; @FILE reads one) "
+        "or series files (series runs: CSV rows, .ts/.tsv/.arff); forecasting "
+        "runs forecast past the end of each series of a CSV/Parquet file",
+    )
     p.add_argument("run")
     p.add_argument("files", nargs="+")
     p.add_argument("--top", type=int, default=3)
@@ -376,7 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inspect", help="filters, feature maps, top patches and embedding map of a trained CNN run")
     p.add_argument("run")
     p.add_argument("--input", metavar="FILE", help="image whose feature maps to draw (default: the first test image)")
-    p.add_argument("--layers", nargs="+", metavar="NAME", help="layers to inspect, by module name (default: all conv/pool)")
+    p.add_argument(
+        "--layers", nargs="+", metavar="NAME", help="layers to inspect, by module name (default: all conv/pool)"
+    )
     p.add_argument("--k", type=int, default=9, help="patches per channel (default: 9)")
     p.add_argument("--embedding", type=int, default=1000, metavar="N", help="test samples in the t-SNE map (0: none)")
     p.add_argument("--no-maximize", action="store_true", help="skip activation maximisation")
@@ -385,13 +433,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("conv", help="convolution, ReLU and pooling step by step, as pictures (PNG + GIF)")
     p.add_argument("image", help="image file (read as grey, scaled to [0, 1]) or example:cross|ell|digit")
     which = p.add_mutually_exclusive_group()
-    which.add_argument("--kernel", metavar="NAME", help="identity, blur, edge-h, edge-v, sharpen, sobel-x, sobel-y "
-                       "(default: edge-h)")
+    which.add_argument(
+        "--kernel", metavar="NAME", help="identity, blur, edge-h, edge-v, sharpen, sobel-x, sobel-y (default: edge-h)"
+    )
     which.add_argument("--kernel-file", metavar="F", help="kernel as text/CSV rows of numbers, or .npy")
     p.add_argument("--padding", default="valid", help="an int, 'valid' or 'same' (default: valid)")
     p.add_argument("--stride", type=int, default=1)
     p.add_argument("--pool", type=int, default=2, help="max-pool window and stride (default: 2; 1: none)")
-    p.add_argument("--steps", action="store_true", help="also write steps.gif: the window sliding, one frame per output")
+    p.add_argument(
+        "--steps", action="store_true", help="also write steps.gif: the window sliding, one frame per output"
+    )
     p.add_argument("--out", metavar="DIR", help="output folder (default: ./conv-<image name>)")
     p.set_defaults(func=cmd_conv)
 

@@ -40,16 +40,24 @@ def resume(path: str | Path, **kwargs: Any) -> Run:
     config = check_run_folder(path)
     zoo_config = config["model"]
     if not zoo_config.get("name"):
-        raise RunError(f"Run {path} holds a custom model ({zoo_config.get('class')}); resume it with "
-                       "deepscope.train.fit(model, data, recipe, out=path, resume=True).")
+        raise RunError(
+            f"Run {path} holds a custom model ({zoo_config.get('class')}); resume it with "
+            "deepscope.train.fit(model, data, recipe, out=path, resume=True)."
+        )
     recipe = Recipe(**config["recipe"])
-    model = zoo.create(zoo_config["name"], in_shape=tuple(zoo_config["in_shape"]),
-                       num_classes=zoo_config["num_classes"], seed=recipe.seed, **zoo_config.get("kwargs", {}))
+    model = zoo.create(
+        zoo_config["name"],
+        in_shape=tuple(zoo_config["in_shape"]),
+        num_classes=zoo_config["num_classes"],
+        seed=recipe.seed,
+        **zoo_config.get("kwargs", {}),
+    )
     return train_fit(model, load_data(config), recipe, out=path, resume=True, **kwargs)
 
 
-def open_run(path: str | Path, *, data: Dataset | None = None, load_data: bool = True,
-             model: torch.nn.Module | None = None) -> Run:
+def open_run(
+    path: str | Path, *, data: Dataset | None = None, load_data: bool = True, model: torch.nn.Module | None = None
+) -> Run:
     """Open run folder ``path``: rebuild its model (zoo entries) or use ``model`` (any other
     nn.Module), load the best weights, and reload its data from the recorded spec unless
     ``data`` is given or ``load_data=False``."""
@@ -58,18 +66,22 @@ def open_run(path: str | Path, *, data: Dataset | None = None, load_data: bool =
     if model is None:
         zoo_config = config.get("model", {})
         if not zoo_config.get("name"):
-            raise RunError(
-                f"Run {path} holds a custom model ({zoo_config.get('class')}); pass model= to open it."
-            )
-        model = zoo.create(zoo_config["name"], in_shape=tuple(zoo_config["in_shape"]),
-                           num_classes=zoo_config["num_classes"], **zoo_config.get("kwargs", {}))
+            raise RunError(f"Run {path} holds a custom model ({zoo_config.get('class')}); pass model= to open it.")
+        model = zoo.create(
+            zoo_config["name"],
+            in_shape=tuple(zoo_config["in_shape"]),
+            num_classes=zoo_config["num_classes"],
+            **zoo_config.get("kwargs", {}),
+        )
     weights = path / "model.safetensors"
     if not weights.exists():
         raise RunError(f"Run {path} has no model.safetensors: it did not finish an epoch.")
     try:
         model.load_state_dict(load_tensors(weights))
     except RuntimeError as error:
-        raise RunError(f"Run {path} is damaged: its weights do not fit the model ({str(error).splitlines()[0]}).") from None
+        raise RunError(
+            f"Run {path} is damaged: its weights do not fit the model ({str(error).splitlines()[0]})."
+        ) from None
     model.eval()
     if data is None and load_data:
         data = globals()["load_data"](config)

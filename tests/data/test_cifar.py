@@ -35,7 +35,9 @@ def fake_cifar(folder: Path, per_batch: int = 10, protocol: int = 2, meta: bool 
     if meta:
         with open(folder / "batches.meta", "wb") as f:
             names = [n.encode() for n in CIFAR10_CLASSES]
-            pickle.dump({b"label_names": names, b"num_vis": 3072, b"num_cases_per_batch": per_batch}, f, protocol=protocol)
+            pickle.dump(
+                {b"label_names": names, b"num_vis": 3072, b"num_cases_per_batch": per_batch}, f, protocol=protocol
+            )
     return batches
 
 
@@ -65,6 +67,7 @@ def test_cifar10_loads_fake_batches_of_any_pickle_protocol(tmp_path, protocol):
 def python2_batch(data: bytes, labels: list[int]) -> bytes:
     """A batch pickled as the official files were (Python 2, protocol 2, py2 str, the numpy 1
     module name 'numpy.core.multiarray'), assembled opcode by opcode."""
+
     def text(b: bytes) -> bytes:
         return b"U" + bytes([len(b)]) + b  # SHORT_BINSTRING: a py2 str
 
@@ -118,16 +121,22 @@ def test_unpickler_refuses_a_pickle_that_runs_a_command(tmp_path):
     target = tmp_path / "pwned"
     path = tmp_path / "data_batch_1"
     path.write_bytes(pickle.dumps({b"data": RunsACommand(target), b"labels": []}, protocol=2))
-    with pytest.raises(DataError, match=rf"{path} is not a plain CIFAR batch: it refers to (posix|os|nt)\.system, "
-                                        r"and deepscope only unpickles numpy arrays"):
+    with pytest.raises(
+        DataError,
+        match=rf"{path} is not a plain CIFAR batch: it refers to (posix|os|nt)\.system, "
+        r"and deepscope only unpickles numpy arrays",
+    ):
         safe_unpickle(path)
     assert not target.exists()
 
 
-@pytest.mark.parametrize("payload", [
-    pickle.dumps(eval, protocol=2),  # builtins.eval
-    b"cbuiltins\nexec\n(S'print(1)'\ntR.",  # hand-written GLOBAL + REDUCE
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pickle.dumps(eval, protocol=2),  # builtins.eval
+        b"cbuiltins\nexec\n(S'print(1)'\ntR.",  # hand-written GLOBAL + REDUCE
+    ],
+)
 def test_unpickler_refuses_builtins(tmp_path, payload):
     path = tmp_path / "test_batch"
     path.write_bytes(payload)
@@ -169,27 +178,37 @@ def test_cifar10_recognises_cifar100_batches(tmp_path):
     path = tmp_path / "train"
     with open(path, "wb") as f:
         pickle.dump({b"data": np.zeros((1, 3072), np.uint8), b"fine_labels": [0], b"coarse_labels": [0]}, f)
-    with pytest.raises(DataError, match=r"Received keys: \['coarse_labels', 'data', 'fine_labels'\] "
-                                        r"\(this looks like CIFAR-100, which has 'fine_labels'\)"):
+    with pytest.raises(
+        DataError,
+        match=r"Received keys: \['coarse_labels', 'data', 'fine_labels'\] "
+        r"\(this looks like CIFAR-100, which has 'fine_labels'\)",
+    ):
         read_batch(path)
 
 
 def test_cifar10_names_data_of_the_wrong_shape(tmp_path):
     path = write_batch(tmp_path / "b", np.zeros((2, 784), np.uint8), [0, 1])
-    with pytest.raises(DataError, match=r"'data' in .*b must be a uint8 array of shape \(N, 3072\)\. "
-                                        r"Received: uint8 array of shape \(2, 784\)"):
+    with pytest.raises(
+        DataError,
+        match=r"'data' in .*b must be a uint8 array of shape \(N, 3072\)\. "
+        r"Received: uint8 array of shape \(2, 784\)",
+    ):
         read_batch(path)
 
 
 def test_cifar10_names_labels_of_the_wrong_length(tmp_path):
     path = write_batch(tmp_path / "b", np.zeros((2, 3072), np.uint8), [0])
-    with pytest.raises(DataError, match=r"'labels' in .*b must hold one integer per image \(2\)\. Received: shape \(1,\)"):
+    with pytest.raises(
+        DataError, match=r"'labels' in .*b must hold one integer per image \(2\)\. Received: shape \(1,\)"
+    ):
         read_batch(path)
 
 
 def test_cifar10_names_labels_out_of_range(tmp_path):
     path = write_batch(tmp_path / "b", np.zeros((2, 3072), np.uint8), [0, 10])
-    with pytest.raises(DataError, match=r"'labels' in .*b must be integers in \[0, 9\]\. Received: 1 out of range, e\.g\. 10"):
+    with pytest.raises(
+        DataError, match=r"'labels' in .*b must be integers in \[0, 9\]\. Received: 1 out of range, e\.g\. 10"
+    ):
         read_batch(path)
 
 
@@ -197,19 +216,28 @@ def test_cifar10_lists_missing_batches(tmp_path):
     fake_cifar(tmp_path)
     (tmp_path / "data_batch_4").unlink()
     (tmp_path / "test_batch").unlink()
-    with pytest.raises(DataError, match=rf"CIFAR-10 batches are missing from {tmp_path} \(also looked in "
-                                        r"cifar-10-batches-py/\): data_batch_4, test_batch\. Add --download"):
+    with pytest.raises(
+        DataError,
+        match=rf"CIFAR-10 batches are missing from {tmp_path} \(also looked in "
+        r"cifar-10-batches-py/\): data_batch_4, test_batch\. Add --download",
+    ):
         load(f"cifar10:{tmp_path}")
 
 
 def test_cifar10_names_a_path_that_does_not_exist(tmp_path):
-    with pytest.raises(DataError, match=r"'cifar10:PATH' must name a folder of CIFAR-10 python batches\. "
-                                        r"Received: .*nope \(does not exist\)"):
+    with pytest.raises(
+        DataError,
+        match=r"'cifar10:PATH' must name a folder of CIFAR-10 python batches\. "
+        r"Received: .*nope \(does not exist\)",
+    ):
         load(f"cifar10:{tmp_path / 'nope'}")
 
 
 def test_cifar10_without_path_says_where_to_put_the_files(tmp_path, monkeypatch):
     monkeypatch.setenv("DEEPSCOPE_HOME", str(tmp_path))
-    with pytest.raises(DataError, match=rf"missing from the cache folder {tmp_path / 'cifar10'} .*Put the extracted "
-                                        r"cifar-10-batches-py folder there, .*or add --download"):
+    with pytest.raises(
+        DataError,
+        match=rf"missing from the cache folder {tmp_path / 'cifar10'} .*Put the extracted "
+        r"cifar-10-batches-py folder there, .*or add --download",
+    ):
         load("cifar10")

@@ -106,8 +106,12 @@ def test_download_streams_verifies_and_renames(server, tmp_path):
     (root / "blob.bin").write_bytes(payload)
     dest = tmp_path / "cache" / "blob.bin"
     seen = []
-    out = download(f"{url}/blob.bin", dest, sha256=hashlib.sha256(payload).hexdigest(),
-                   progress=lambda done, total: seen.append((done, total)))
+    out = download(
+        f"{url}/blob.bin",
+        dest,
+        sha256=hashlib.sha256(payload).hexdigest(),
+        progress=lambda done, total: seen.append((done, total)),
+    )
     assert out == dest and dest.read_bytes() == payload
     assert seen[-1] == (len(payload), len(payload))
     assert [p.name for p in dest.parent.iterdir()] == ["blob.bin"]  # no temporary file left
@@ -117,9 +121,12 @@ def test_checksum_mismatch_deletes_the_download(server, tmp_path):
     url, root, _ = server
     (root / "blob.bin").write_bytes(b"tampered")
     dest = tmp_path / "cache" / "blob.bin"
-    with pytest.raises(DataError, match=rf"Checksum mismatch for {url}/blob\.bin: md5 must be 0{{32}}\. "
-                                        rf"Received: md5={hashlib.md5(b'tampered').hexdigest()} \(8 bytes\)\. "
-                                        r"The download was deleted"):
+    with pytest.raises(
+        DataError,
+        match=rf"Checksum mismatch for {url}/blob\.bin: md5 must be 0{{32}}\. "
+        rf"Received: md5={hashlib.md5(b'tampered').hexdigest()} \(8 bytes\)\. "
+        r"The download was deleted",
+    ):
         download(f"{url}/blob.bin", dest, md5="0" * 32)
     assert list(dest.parent.iterdir()) == []
 
@@ -144,22 +151,31 @@ def test_a_cached_file_with_a_wrong_checksum_is_replaced(server, tmp_path):
 
 def test_an_unreachable_file_is_named_with_what_to_do(server, tmp_path):
     url, _, _ = server
-    with pytest.raises(DataError, match=rf"Could not download {url}/missing\.gz: HTTP 404 .*\. "
-                                        rf"Put the file at {tmp_path / 'missing.gz'} yourself, or set DEEPSCOPE_MIRROR"):
+    with pytest.raises(
+        DataError,
+        match=rf"Could not download {url}/missing\.gz: HTTP 404 .*\. "
+        rf"Put the file at {tmp_path / 'missing.gz'} yourself, or set DEEPSCOPE_MIRROR",
+    ):
         download(f"{url}/missing.gz", tmp_path / "missing.gz")
     assert list(tmp_path.glob("*.part")) == []
 
 
 def test_a_download_cut_short_is_refused_and_removed(server, tmp_path):
     url, _, _ = server
-    with pytest.raises(DataError, match=rf"Download of {url}/broken (broke off after 10 bytes|is truncated: received 10 of 1,000 bytes)"):
+    with pytest.raises(
+        DataError,
+        match=rf"Download of {url}/broken (broke off after 10 bytes|is truncated: received 10 of 1,000 bytes)",
+    ):
         download(f"{url}/broken", tmp_path / "b.bin")
     assert list(tmp_path.iterdir()) == [tmp_path / "served"]
 
 
 def test_download_refuses_other_url_schemes(tmp_path):
-    with pytest.raises(InvalidArgumentError, match=r"`url` must be an http://, https:// or file:// URL\. "
-                                                   r"Received: url='ftp://x/y'"):
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"`url` must be an http://, https:// or file:// URL\. "
+        r"Received: url='ftp://x/y'",
+    ):
         download("ftp://x/y", tmp_path / "y")
 
 
@@ -209,8 +225,11 @@ def test_load_mnist_refuses_files_that_do_not_match_the_published_checksums(serv
     url, root, _ = server
     monkeypatch.setenv("DEEPSCOPE_MIRROR", url)
     serve_fake_mnist(root)  # valid IDX files, but not the official ones
-    with pytest.raises(DataError, match=r"Checksum mismatch for .*/mnist/train-images-idx3-ubyte\.gz: "
-                                        r"md5 must be f68b3c2dcbeaaa9fbdd348bbdeb94873"):
+    with pytest.raises(
+        DataError,
+        match=r"Checksum mismatch for .*/mnist/train-images-idx3-ubyte\.gz: "
+        r"md5 must be f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    ):
         load("mnist", download=True)
     assert not (home / "mnist").exists() or list((home / "mnist").iterdir()) == []
 
@@ -244,6 +263,7 @@ def cifar_tar_gz(path: Path) -> Path:
     """A small archive in the official layout: cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta}."""
     rng = np.random.default_rng(0)
     with tarfile.open(path, "w:gz") as tar:
+
         def add(name: str, obj: object) -> None:
             data = pickle.dumps(obj, protocol=2)
             info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
@@ -282,8 +302,11 @@ def tar_with(path: Path, member: tarfile.TarInfo, data: bytes = b"x") -> Path:
 def test_extraction_refuses_members_outside_the_target(tmp_path, name):
     archive = tar_with(tmp_path / "a.tar", tarfile.TarInfo(name))
     target = tmp_path / "out" / "inner"
-    with pytest.raises(DataError, match=rf"Archive {archive} has a member outside its folder: '{name}'\. "
-                                        r"Nothing was extracted\."):
+    with pytest.raises(
+        DataError,
+        match=rf"Archive {archive} has a member outside its folder: '{name}'\. "
+        r"Nothing was extracted\.",
+    ):
         extract_tar(archive, target)
     assert not (tmp_path / "out" / "evil.txt").exists() and not (tmp_path / "evil.txt").exists()
     assert list(target.iterdir()) == []
@@ -294,8 +317,11 @@ def test_extraction_refuses_links(tmp_path, kind):
     link = tarfile.TarInfo("link")
     link.type, link.linkname = kind, "/etc/passwd"
     archive = tar_with(tmp_path / "a.tar", link)
-    with pytest.raises(DataError, match=r"members must be regular files or folders\. Received: 'link' "
-                                        r"\(a link or special file\)"):
+    with pytest.raises(
+        DataError,
+        match=r"members must be regular files or folders\. Received: 'link' "
+        r"\(a link or special file\)",
+    ):
         extract_tar(archive, tmp_path / "out")
     assert not (tmp_path / "out" / "link").exists()
 
@@ -303,5 +329,7 @@ def test_extraction_refuses_links(tmp_path, kind):
 def test_extraction_names_a_damaged_archive(tmp_path):
     archive = cifar_tar_gz(tmp_path / "c.tar.gz")
     archive.write_bytes(archive.read_bytes()[:300])
-    with pytest.raises(DataError, match=rf"Archive {archive} could not be extracted: it must be a whole tar or tar\.gz file"):
+    with pytest.raises(
+        DataError, match=rf"Archive {archive} could not be extracted: it must be a whole tar or tar\.gz file"
+    ):
         extract_tar(archive, tmp_path / "out")

@@ -75,7 +75,9 @@ def test_sizes_are_unified_to_the_most_common_and_reported(tmp_path):
     put(tmp_path / "a" / "big.png", np.full((16, 24), 255, np.uint8))
     data = load(f"images:{tmp_path}", val_fraction=0.0)
     assert data.input_shape == (1, 8, 8)
-    assert data.info["resized"] == "1 of 7 image(s) resized to 8x8 (the most common size); sizes seen: 8x8 (6), 16x24 (1)"
+    assert (
+        data.info["resized"] == "1 of 7 image(s) resized to 8x8 (the most common size); sizes seen: 8x8 (6), 16x24 (1)"
+    )
     x = torch.cat([data.train.tensors[0], data.test.tensors[0]])
     assert (x.flatten(1) == 1.0).all(1).sum() == 1  # the white image survived the resize
 
@@ -104,15 +106,21 @@ def test_missing_folder_is_named(tmp_path):
 
 def test_a_file_instead_of_a_folder_is_refused(tmp_path):
     (tmp_path / "f.png").write_bytes(b"x")
-    with pytest.raises(DataError, match=r"'images:PATH' must name a folder with one sub-folder per class\. "
-                                        r"Received: .*f\.png \(a file\)"):
+    with pytest.raises(
+        DataError,
+        match=r"'images:PATH' must name a folder with one sub-folder per class\. "
+        r"Received: .*f\.png \(a file\)",
+    ):
         load(f"images:{tmp_path / 'f.png'}")
 
 
 def test_a_folder_without_class_sub_folders_is_refused(tmp_path):
     put(tmp_path / "1.png", np.zeros((4, 4), np.uint8))
-    with pytest.raises(DataError, match=rf"Image folder {tmp_path} must hold one sub-folder per class \(e\.g\. .*/cat/1\.png, "
-                                        r".*/dog/2\.png\)\. Received: 1 file\(s\) but no sub-folders\."):
+    with pytest.raises(
+        DataError,
+        match=rf"Image folder {tmp_path} must hold one sub-folder per class \(e\.g\. .*/cat/1\.png, "
+        r".*/dog/2\.png\)\. Received: 1 file\(s\) but no sub-folders\.",
+    ):
         load(f"images:{tmp_path}")
 
 
@@ -125,7 +133,9 @@ def test_an_empty_class_is_named(tmp_path):
     grey_folder(tmp_path, {"cat": 2, "dog": 2})
     (tmp_path / "zebra").mkdir()
     (tmp_path / "zebra" / ".hidden").write_text("x")
-    with pytest.raises(DataError, match=rf"Class 'zebra' is empty: {tmp_path / 'zebra'} must hold at least one image file\."):
+    with pytest.raises(
+        DataError, match=rf"Class 'zebra' is empty: {tmp_path / 'zebra'} must hold at least one image file\."
+    ):
         load(f"images:{tmp_path}")
 
 
@@ -145,7 +155,9 @@ def test_a_single_class_is_refused(tmp_path):
 def test_test_only_classes_are_refused(tmp_path):
     grey_folder(tmp_path / "train", {"a": 2, "b": 2})
     grey_folder(tmp_path / "test", {"a": 1, "c": 1})
-    with pytest.raises(DataError, match=r"Every class in .*test must also be in .*train\. Received test-only classes: c\."):
+    with pytest.raises(
+        DataError, match=r"Every class in .*test must also be in .*train\. Received test-only classes: c\."
+    ):
         load(f"images:{tmp_path}")
 
 

@@ -66,8 +66,11 @@ def test_read_idx_detects_gzip_by_content_not_name(tmp_path):
 def test_read_idx_rejects_a_file_that_is_not_idx(tmp_path):
     path = tmp_path / "train-images-idx3-ubyte"
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
-    with pytest.raises(DataError, match=r"train-images-idx3-ubyte is not an IDX file: its magic number must be "
-                                        r"00 00 <type 08,09,0B,0C,0D,0E> <ndim>\. Received: 89 50 4e 47\."):
+    with pytest.raises(
+        DataError,
+        match=r"train-images-idx3-ubyte is not an IDX file: its magic number must be "
+        r"00 00 <type 08,09,0B,0C,0D,0E> <ndim>\. Received: 89 50 4e 47\.",
+    ):
         read_idx(path)
 
 
@@ -88,16 +91,22 @@ def test_read_idx_rejects_a_tiny_file(tmp_path):
 def test_read_idx_rejects_a_truncated_header(tmp_path):
     path = tmp_path / "x"
     path.write_bytes(bytes([0, 0, 0x08, 3, 0, 0, 0, 9]))  # 3 dims declared, 1 present
-    with pytest.raises(DataError, match=r"x is truncated: its header declares 3 dimension\(s\) \(16 bytes\) "
-                                        r"but the file holds 8 bytes"):
+    with pytest.raises(
+        DataError,
+        match=r"x is truncated: its header declares 3 dimension\(s\) \(16 bytes\) "
+        r"but the file holds 8 bytes",
+    ):
         read_idx(path)
 
 
 def test_read_idx_rejects_truncated_data(tmp_path):
     path = tmp_path / "imgs"
     path.write_bytes(idx_bytes(np.zeros((2, 28, 28), np.uint8))[:-10])
-    with pytest.raises(DataError, match=r"imgs is truncated: a 2 x 28 x 28 array of uint8 needs 1,568 bytes of data\. "
-                                        r"Received: 1,558 bytes\."):
+    with pytest.raises(
+        DataError,
+        match=r"imgs is truncated: a 2 x 28 x 28 array of uint8 needs 1,568 bytes of data\. "
+        r"Received: 1,558 bytes\.",
+    ):
         read_idx(path)
 
 
@@ -180,37 +189,51 @@ def test_fashion_mnist_has_its_class_names(tmp_path):
 def test_mnist_names_a_labels_file_put_where_images_belong(tmp_path):
     arrays = fake_mnist(tmp_path)
     write_idx(tmp_path / "train-images-idx3-ubyte.gz", arrays["train-labels-idx1-ubyte"])
-    with pytest.raises(DataError, match=r"train-images-idx3-ubyte\.gz must hold images: a 3-d uint8 IDX array "
-                                        r"\(N, H, W\)\. Received: 1-d uint8 array of shape \(40,\)"):
+    with pytest.raises(
+        DataError,
+        match=r"train-images-idx3-ubyte\.gz must hold images: a 3-d uint8 IDX array "
+        r"\(N, H, W\)\. Received: 1-d uint8 array of shape \(40,\)",
+    ):
         load(f"mnist:{tmp_path}")
 
 
 def test_mnist_names_images_and_labels_of_different_lengths(tmp_path):
     fake_mnist(tmp_path)
     write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.zeros(19, np.uint8))
-    with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte\.gz and .*t10k-labels-idx1-ubyte\.gz must hold the same "
-                                        r"number of samples\. Received: 20 images and 19 labels"):
+    with pytest.raises(
+        DataError,
+        match=r"t10k-images-idx3-ubyte\.gz and .*t10k-labels-idx1-ubyte\.gz must hold the same "
+        r"number of samples\. Received: 20 images and 19 labels",
+    ):
         load(f"mnist:{tmp_path}")
 
 
 def test_mnist_names_a_labels_file_with_labels_out_of_range(tmp_path):
     fake_mnist(tmp_path)
     write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.full(40, 12, np.uint8))
-    with pytest.raises(DataError, match=r"Labels in .*train-labels-idx1-ubyte\.gz must be integers in \[0, 9\]\. "
-                                        r"Received: 40 out of range, e.g\. 12"):
+    with pytest.raises(
+        DataError,
+        match=r"Labels in .*train-labels-idx1-ubyte\.gz must be integers in \[0, 9\]\. "
+        r"Received: 40 out of range, e.g\. 12",
+    ):
         load(f"mnist:{tmp_path}")
 
 
 def test_mnist_lists_the_files_missing_from_a_folder(tmp_path):
     fake_mnist(tmp_path)
     (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(DataError, match=rf"MNIST files are missing from {tmp_path}: t10k-labels-idx1-ubyte "
-                                        r"\(each \.gz or not\)\. Add --download to fetch them into it\."):
+    with pytest.raises(
+        DataError,
+        match=rf"MNIST files are missing from {tmp_path}: t10k-labels-idx1-ubyte "
+        r"\(each \.gz or not\)\. Add --download to fetch them into it\.",
+    ):
         load(f"mnist:{tmp_path}")
 
 
 def test_mnist_names_a_path_that_does_not_exist(tmp_path):
-    with pytest.raises(DataError, match=rf"Folder {tmp_path / 'nope'} does not exist\. 'mnist:PATH' must name a folder"):
+    with pytest.raises(
+        DataError, match=rf"Folder {tmp_path / 'nope'} does not exist\. 'mnist:PATH' must name a folder"
+    ):
         load(f"mnist:{tmp_path / 'nope'}")
 
 

@@ -15,7 +15,7 @@ from deepscope.errors import DataError, InvalidArgumentError
 def digit(background: int, stroke: int, size: int = 28) -> np.ndarray:
     """A square 'digit': a vertical bar of ``stroke`` on ``background``."""
     a = np.full((size, size), background, np.uint8)
-    a[size // 4: 3 * size // 4, size // 2 - size // 14: size // 2 + size // 14] = stroke
+    a[size // 4 : 3 * size // 4, size // 2 - size // 14 : size // 2 + size // 14] = stroke
     return a
 
 
@@ -127,5 +127,7 @@ def test_damaged_image_is_named(tmp_path):
 @pytest.mark.parametrize("shape", [(2, 28, 28), (28, 28), (1, 0, 28)])
 def test_in_shape_must_be_grey_or_rgb_chw(tmp_path, shape):
     path = save(tmp_path, digit(0, 255))
-    with pytest.raises(InvalidArgumentError, match=r"`in_shape` must be \(C, H, W\) with C = 1 or 3\. Received: in_shape="):
+    with pytest.raises(
+        InvalidArgumentError, match=r"`in_shape` must be \(C, H, W\) with C = 1 or 3\. Received: in_shape="
+    ):
         read_image(path, shape)

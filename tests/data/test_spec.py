@@ -42,7 +42,9 @@ def test_from_arrays_wraps_numpy_and_adds_a_channel_axis():
 def test_labels_out_of_range_are_named():
     x = np.zeros((10, 1, 4, 4), dtype=np.float32)
     y = np.array([0, 1, 2, 3, 4, 0, 1, 2, 3, 7])
-    with pytest.raises(DataError, match=r"Labels in arrays (train|val|test) must be integers in \[0, 4\]. Received: 1 label"):
+    with pytest.raises(
+        DataError, match=r"Labels in arrays (train|val|test) must be integers in \[0, 4\]. Received: 1 label"
+    ):
         from_arrays(x, y, x, y, classes=list("abcde"))
 
 
@@ -56,7 +58,9 @@ def test_load_boundary_errors():
         data_module.load("digit")
     with pytest.raises(InvalidArgumentError, match="`data` must be a data spec string"):
         data_module.load("")
-    with pytest.raises(InvalidArgumentError, match=r"`val_fraction` must be a float in \[0, 1\). Received: val_fraction=1.5"):
+    with pytest.raises(
+        InvalidArgumentError, match=r"`val_fraction` must be a float in \[0, 1\). Received: val_fraction=1.5"
+    ):
         data_module.load("digits", val_fraction=1.5)
     with pytest.raises(DataError, match="takes no path"):
         data_module.load("digits:/tmp")

@@ -38,8 +38,13 @@ def test_addition_is_repeatable_and_seed_only_moves_the_validation_split():
 
 def test_addition_test_questions_follow_the_training_distribution():
     data = load("addition:digits=3&n=5000")
-    share = {s: (torch.tensor([len(q.strip().split("+")[0]) for q in decode(data.split(s).tensors[0])]) <= 2)
-             .float().mean().item() for s in ("train", "test")}
+    share = {
+        s: (torch.tensor([len(q.strip().split("+")[0]) for q in decode(data.split(s).tensors[0])]) <= 2)
+        .float()
+        .mean()
+        .item()
+        for s in ("train", "test")
+    }
     assert abs(share["train"] - share["test"]) < 0.05  # as many short numbers in test as in train
 
 

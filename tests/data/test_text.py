@@ -113,8 +113,9 @@ def test_vectorised_corpus_encoding_equals_encoding_raw_strings():
 
 
 def test_vocabulary_json_round_trip(tmp_path):
-    vocab = Vocabulary.build(["good movie", "not good", "bad movie"], maxlen=6, ngrams=2, max_ngrams=3,
-                             padding="post", truncating="post")
+    vocab = Vocabulary.build(
+        ["good movie", "not good", "bad movie"], maxlen=6, ngrams=2, max_ngrams=3, padding="post", truncating="post"
+    )
     path = vocab.save(tmp_path / "vocab.json")
     loaded = Vocabulary.load(path)
     assert loaded == vocab and loaded.tokens == vocab.tokens and loaded.maxlen == 6 and loaded.padding == "post"
@@ -128,8 +129,20 @@ def test_damaged_or_missing_vocabulary_file_is_named(tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(DataError, match="bad.json is damaged"):
         Vocabulary.load(tmp_path / "bad.json")
-    (tmp_path / "other.json").write_text(json.dumps({"format": 1, "tokens": ["a"], "tokenizer": 1, "num_words": 0,
-                                                     "maxlen": 3, "ngrams": 1, "padding": "pre", "truncating": "pre"}))
+    (tmp_path / "other.json").write_text(
+        json.dumps(
+            {
+                "format": 1,
+                "tokens": ["a"],
+                "tokenizer": 1,
+                "num_words": 0,
+                "maxlen": 3,
+                "ngrams": 1,
+                "padding": "pre",
+                "truncating": "pre",
+            }
+        )
+    )
     with pytest.raises(DataError, match="must start with '<pad>'"):
         Vocabulary.load(tmp_path / "other.json")
 

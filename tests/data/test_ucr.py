@@ -26,12 +26,18 @@ TS_HEADER = """# a toy multivariate, unequal-length set with a missing value
 
 
 def _write_ts(folder: Path) -> None:
-    (folder / "Toy_TRAIN.ts").write_text(TS_HEADER + "\n".join([
-        "1,2,3,4,5:5,4,3,2,1:up",
-        "1,2,3:3,2,1:up",
-        "5,?,3,2,1:1,2,3,4,5:down",
-        "4,3,2,1,0:0,1,2,3,4:down",
-    ]) + "\n")
+    (folder / "Toy_TRAIN.ts").write_text(
+        TS_HEADER
+        + "\n".join(
+            [
+                "1,2,3,4,5:5,4,3,2,1:up",
+                "1,2,3:3,2,1:up",
+                "5,?,3,2,1:1,2,3,4,5:down",
+                "4,3,2,1,0:0,1,2,3,4:down",
+            ]
+        )
+        + "\n"
+    )
     (folder / "Toy_TEST.ts").write_text(TS_HEADER + "1,2,3,4:4,3,2,1:up\n6,5,4:1,2,3:down\n")
 
 
@@ -92,8 +98,10 @@ def test_tsv_trailing_nans_are_padding_and_inner_nans_are_missing(tmp_path):
 
 
 def test_arff_univariate_with_missing_values(tmp_path):
-    header = "@relation toy\n@attribute t0 numeric\n@attribute t1 numeric\n@attribute t2 numeric\n" \
-             "@attribute target {a,b}\n@data\n"
+    header = (
+        "@relation toy\n@attribute t0 numeric\n@attribute t1 numeric\n@attribute t2 numeric\n"
+        "@attribute target {a,b}\n@data\n"
+    )
     (tmp_path / "A_TRAIN.arff").write_text(header + "1,2,3,a\n3,?,1,b\n2,2,4,a\n")
     (tmp_path / "A_TEST.arff").write_text(header + "0,1,2,a\n")
     data = load(f"ucr:{tmp_path}", val_fraction=0.0)

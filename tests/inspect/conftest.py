@@ -16,7 +16,7 @@ class Custom(nn.Module):
         self.head = nn.Linear(7, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.features(x)            # (N, 7, 6, 6)
+        x = self.features(x)  # (N, 7, 6, 6)
         return self.head(x.mean(dim=(2, 3)))
 
 
@@ -25,10 +25,13 @@ def tiny_cnn() -> nn.Sequential:
     """conv3x3 (pad 1) -> ReLU(inplace) -> maxpool 2 -> conv3x3 stride 2 -> ReLU -> dense, for (1, 12, 12)."""
     torch.manual_seed(0)
     return nn.Sequential(
-        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(inplace=True),   # (N, 4, 12, 12)
-        nn.MaxPool2d(2),                                       # (N, 4, 6, 6)
-        nn.Conv2d(4, 6, 3, stride=2), nn.ReLU(),               # (N, 6, 2, 2)
-        nn.Flatten(), nn.Linear(24, 3),
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.ReLU(inplace=True),  # (N, 4, 12, 12)
+        nn.MaxPool2d(2),  # (N, 4, 6, 6)
+        nn.Conv2d(4, 6, 3, stride=2),
+        nn.ReLU(),  # (N, 6, 2, 2)
+        nn.Flatten(),
+        nn.Linear(24, 3),
     ).eval()
 
 

@@ -21,8 +21,13 @@ def digits_run(tmp_path_factory):
 def test_inspect_writes_figures_and_the_report_section(digits_run, capsys):
     assert main(["inspect", str(digits_run), "--k", "4", "--embedding", "40"]) == 0
     figures = digits_run / "figures"
-    expected = ["inspect_filters.png", "inspect_feature_maps.png", "inspect_top_patches_0.png",
-                "inspect_maximize_0.png", "inspect_embedding.png"]
+    expected = [
+        "inspect_filters.png",
+        "inspect_feature_maps.png",
+        "inspect_top_patches_0.png",
+        "inspect_maximize_0.png",
+        "inspect_embedding.png",
+    ]
     for name in expected:
         assert (figures / name).stat().st_size > 3000, name
     sections = json.loads((figures / "sections.json").read_text())
@@ -39,13 +44,34 @@ def test_inspect_with_an_input_file_and_chosen_layers(digits_run, tmp_path):
     digit = np.zeros((32, 32), np.uint8)
     digit[6:26, 14:18] = 255  # a white "1" on black
     Image.fromarray(digit).save(tmp_path / "one.png")
-    assert main(["inspect", str(digits_run), "--input", str(tmp_path / "one.png"), "--layers", "0", "2",
-                 "--k", "3", "--embedding", "0", "--no-maximize"]) == 0
+    assert (
+        main(
+            [
+                "inspect",
+                str(digits_run),
+                "--input",
+                str(tmp_path / "one.png"),
+                "--layers",
+                "0",
+                "2",
+                "--k",
+                "3",
+                "--embedding",
+                "0",
+                "--no-maximize",
+            ]
+        )
+        == 0
+    )
     sections = json.loads((digits_run / "figures" / "sections.json").read_text())
     inside = [s for s in sections if s["title"] == "Inside the network"]
     assert len(inside) == 1  # replaced, not duplicated
     assert [f["file"].split("/")[-1] for f in inside[0]["figures"]] == [
-        "inspect_filters.png", "inspect_feature_maps.png", "inspect_top_patches_0.png", "inspect_top_patches_2.png"]
+        "inspect_filters.png",
+        "inspect_feature_maps.png",
+        "inspect_top_patches_0.png",
+        "inspect_top_patches_2.png",
+    ]
 
 
 def test_inspect_unknown_layer_is_a_clear_error(digits_run, capsys):

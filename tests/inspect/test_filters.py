@@ -25,7 +25,9 @@ def test_deeper_filters_are_averaged_or_kept_per_input_channel(tiny_cnn):
 
 
 def test_filters_of_a_non_conv_layer_fail_clearly(tiny_cnn):
-    with pytest.raises(InvalidArgumentError, match=r"`layer` must be the name of an nn.Conv2d layer \(one of \['0', '3'\]\)"):
+    with pytest.raises(
+        InvalidArgumentError, match=r"`layer` must be the name of an nn.Conv2d layer \(one of \['0', '3'\]\)"
+    ):
         filters(tiny_cnn, "2")
     with pytest.raises(InvalidArgumentError, match="`reduce` must be one of"):
         filters(tiny_cnn, reduce="max")

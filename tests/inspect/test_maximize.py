@@ -37,8 +37,9 @@ def test_batched_channels_equal_one_at_a_time(tiny_cnn):
 def test_mean_objective_and_regularisers_run_and_leave_the_model_unchanged(tiny_cnn):
     before = {k: v.clone() for k, v in tiny_cnn.state_dict().items()}
     tiny_cnn.train()
-    result = maximize_activation(tiny_cnn, "3", 0, in_shape=(1, 12, 12), steps=20, objective="mean",
-                                 jitter=2, blur=0.8, l2=0.01)
+    result = maximize_activation(
+        tiny_cnn, "3", 0, in_shape=(1, 12, 12), steps=20, objective="mean", jitter=2, blur=0.8, l2=0.01
+    )
     assert result.activation > result.start_activation
     assert tiny_cnn.training and all(p.requires_grad for p in tiny_cnn.parameters())
     assert all(torch.equal(before[k], v) for k, v in tiny_cnn.state_dict().items())
@@ -47,9 +48,12 @@ def test_mean_objective_and_regularisers_run_and_leave_the_model_unchanged(tiny_
 def test_data_max_is_the_channels_strongest_response(tiny_cnn, images):
     with torch.no_grad():
         out = tiny_cnn[0](images)  # (40, 4, 12, 12)
-    np.testing.assert_allclose(data_max(tiny_cnn, images, "0", batch_size=9), out.amax(dim=(0, 2, 3)).numpy(), rtol=1e-6)
-    np.testing.assert_allclose(data_max(tiny_cnn, images, "0", objective="mean"),
-                               out.mean(dim=(2, 3)).amax(dim=0).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(
+        data_max(tiny_cnn, images, "0", batch_size=9), out.amax(dim=(0, 2, 3)).numpy(), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        data_max(tiny_cnn, images, "0", objective="mean"), out.mean(dim=(2, 3)).amax(dim=0).numpy(), rtol=1e-5
+    )
 
 
 def test_maximised_inputs_beat_the_data_on_a_first_layer(tiny_cnn, images):

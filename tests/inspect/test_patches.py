@@ -13,8 +13,9 @@ from deepscope.mechanics import receptive_field
 def brute_force_top_k(model, x, layer, k):
     """Per channel, one forward per image: sorted (value, image index) of the k best images."""
     with torch.no_grad():
-        peaks = torch.stack([layer_outputs(model, x[n:n + 1], [layer])[layer][0].flatten(1).max(dim=1).values
-                             for n in range(len(x))])  # (N, C)
+        peaks = torch.stack(
+            [layer_outputs(model, x[n : n + 1], [layer])[layer][0].flatten(1).max(dim=1).values for n in range(len(x))]
+        )  # (N, C)
     order = torch.argsort(peaks, dim=0, descending=True)[:k]  # (k, C)
     return peaks.gather(0, order).T.numpy(), order.T.numpy()
 
@@ -39,7 +40,7 @@ def test_patches_have_receptive_field_size_and_hold_the_input_there(tiny_cnn, im
             assert (bottom - top, right - left) == (8, 8)
             inside = np.zeros((1, 16 + 12, 16 + 12), np.float32)  # the image placed in a zero frame of 8
             inside[:, 8:20, 8:20] = images[n].numpy()
-            np.testing.assert_array_equal(result.patches[c, r], inside[:, top + 8:bottom + 8, left + 8:right + 8])
+            np.testing.assert_array_equal(result.patches[c, r], inside[:, top + 8 : bottom + 8, left + 8 : right + 8])
 
 
 def test_a_patch_alone_reproduces_the_units_activation(tiny_cnn, images):
@@ -62,7 +63,7 @@ def test_border_patches_are_padded_with_the_pad_value(tiny_cnn):
     top, left = result.boxes[:, 0, 0], result.boxes[:, 0, 1]
     assert (top < 0).any() or (left < 0).any() or (top > 9).any() or (left > 9).any()  # some unit at the border
     for c in range(4):
-        outside = (result.patches[c, 0, 0] == -1.0)
+        outside = result.patches[c, 0, 0] == -1.0
         expected_outside = 1 if top[c] < 0 or top[c] > 9 or left[c] < 0 or left[c] > 9 else 0
         assert bool(outside.any()) == bool(expected_outside)
 

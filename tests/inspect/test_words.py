@@ -20,12 +20,20 @@ class _Bag(nn.Module):
         super().__init__()
         self.embedding = nn.EmbeddingBag(len(TOKENS), 3, mode="mean", padding_idx=0)
         with torch.no_grad():
-            self.embedding.weight.copy_(torch.tensor([
-                [0.0, 0.0, 0.0], [0.1, 0.1, 0.1],
-                [1.0, 0.1, 0.0], [0.9, 0.2, 0.0],  # good, great
-                [-1.0, 0.0, 0.1], [-0.8, 0.0, 0.3],  # bad, awful
-                [0.0, 0.0, 1.0], [1.0, 0.12, 0.0],  # film, 'not good' (an n-gram)
-            ]))
+            self.embedding.weight.copy_(
+                torch.tensor(
+                    [
+                        [0.0, 0.0, 0.0],
+                        [0.1, 0.1, 0.1],
+                        [1.0, 0.1, 0.0],
+                        [0.9, 0.2, 0.0],  # good, great
+                        [-1.0, 0.0, 0.1],
+                        [-0.8, 0.0, 0.3],  # bad, awful
+                        [0.0, 0.0, 1.0],
+                        [1.0, 0.12, 0.0],  # film, 'not good' (an n-gram)
+                    ]
+                )
+            )
         self.head = nn.Linear(3, 2)
         with torch.no_grad():
             self.head.weight.copy_(torch.tensor([[-3.0, 0.0, 0.0], [3.0, 0.0, 0.0]]))

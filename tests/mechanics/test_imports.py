@@ -8,7 +8,9 @@ import sys
 
 
 def test_importing_mechanics_loads_no_torch_and_no_matplotlib():
-    code = ("import sys, deepscope.mechanics; "
-            "print(sorted(m for m in ('torch', 'matplotlib', 'sklearn') if m in sys.modules))")
+    code = (
+        "import sys, deepscope.mechanics; "
+        "print(sorted(m for m in ('torch', 'matplotlib', 'sklearn') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

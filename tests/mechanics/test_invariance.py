@@ -10,7 +10,7 @@ from deepscope.mechanics import pooling_shift_invariance, shift_image
 
 
 def test_shift_image_moves_content_right_with_zeros_coming_in():
-    image = np.arange(1.0, 7.0).reshape(2, 3)     # [[1, 2, 3], [4, 5, 6]]
+    image = np.arange(1.0, 7.0).reshape(2, 3)  # [[1, 2, 3], [4, 5, 6]]
     assert np.array_equal(shift_image(image, 1), [[0, 1, 2], [0, 4, 5]])
     assert np.array_equal(shift_image(image, 0), image)
     with pytest.raises(InvalidArgumentError, match=r"`shift` must be an int in \[0, 2\]"):
@@ -42,7 +42,7 @@ def test_average_pooling_changes_more_than_max_pooling():
     image = np.random.default_rng(0).random((16, 16))
     max_result = pooling_shift_invariance(image, shifts=(1,), size=2, mode="max")
     avg_result = pooling_shift_invariance(image, shifts=(1,), size=2, mode="avg")
-    assert avg_result.unchanged[1] == 0.0           # a random image: every mean moves
-    assert max_result.unchanged[1] > 0.2            # the max often stays in its window
+    assert avg_result.unchanged[1] == 0.0  # a random image: every mean moves
+    assert max_result.unchanged[1] > 0.2  # the max often stays in its window
     with pytest.raises(InvalidArgumentError, match="`mode` must be 'max' or 'avg'"):
         pooling_shift_invariance(image, mode="median")

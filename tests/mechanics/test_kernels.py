@@ -24,7 +24,7 @@ def test_named_kernels_cannot_be_edited_in_place():
     with pytest.raises(ValueError):
         KERNELS["blur"][0, 0] = 5.0
     copy = get_kernel("blur")
-    copy[0, 0] = 5.0                      # a copy is the caller's to change
+    copy[0, 0] = 5.0  # a copy is the caller's to change
     assert KERNELS["blur"][0, 0] == pytest.approx(1 / 9)
 
 
@@ -42,12 +42,15 @@ def test_load_kernel_from_csv_text_and_npy(tmp_path):
     assert np.array_equal(load_kernel(tmp_path / "k.npy"), np.arange(9.0).reshape(3, 3))
 
 
-@pytest.mark.parametrize("name,content,fragment", [
-    ("ragged.csv", "1,2,3\n4,5\n", "line 2: every row must have 3 numbers like the first. Received: 2"),
-    ("words.csv", "1,2\na,b\n", "line 2: expected numbers separated by commas or spaces. Received: 'a,b'"),
-    ("empty.txt", "# nothing\n\n", "holds no numbers"),
-    ("nan.txt", "1 nan\n2 3\n", "finite numbers"),
-])
+@pytest.mark.parametrize(
+    "name,content,fragment",
+    [
+        ("ragged.csv", "1,2,3\n4,5\n", "line 2: every row must have 3 numbers like the first. Received: 2"),
+        ("words.csv", "1,2\na,b\n", "line 2: expected numbers separated by commas or spaces. Received: 'a,b'"),
+        ("empty.txt", "# nothing\n\n", "holds no numbers"),
+        ("nan.txt", "1 nan\n2 3\n", "finite numbers"),
+    ],
+)
 def test_bad_kernel_text_files_name_the_file_and_line(tmp_path, name, content, fragment):
     (tmp_path / name).write_text(content)
     with pytest.raises(DataError) as error:

@@ -76,17 +76,17 @@ def test_conv2d_same_padding_keeps_size_and_puts_even_extra_bottom_right(size):
 @pytest.mark.parametrize("shape", [(7, 9), (2, 6, 5)])
 def test_pooling_matches_torch(size, stride, shape):
     x = np.random.default_rng(size).normal(size=shape)
-    batch = _t(x).reshape(1, -1, *shape[-2:])                        # (1, C, H, W)
+    batch = _t(x).reshape(1, -1, *shape[-2:])  # (1, C, H, W)
     want_max = F.max_pool2d(batch, size, stride or size)[0].numpy()  # (C, H', W')
     want_avg = F.avg_pool2d(batch, size, stride or size)[0].numpy()
     ours_max, ours_avg = max_pool2d(x, size, stride), avg_pool2d(x, size, stride)
-    assert ours_max.shape == want_max.shape[-ours_max.ndim:]
+    assert ours_max.shape == want_max.shape[-ours_max.ndim :]
     assert np.abs(ours_max.reshape(want_max.shape) - want_max).max() <= TOL
     assert np.abs(ours_avg.reshape(want_avg.shape) - want_avg).max() <= TOL
 
 
 def test_max_pool_drops_trailing_rows_and_columns():
-    x = np.arange(25.0).reshape(5, 5)     # rows 0..4 hold 0-4, 5-9, ..., 20-24
+    x = np.arange(25.0).reshape(5, 5)  # rows 0..4 hold 0-4, 5-9, ..., 20-24
     # windows rows 0-1 / 2-3 and cols 0-1 / 2-3; row 4 and col 4 do not fill a window
     assert np.array_equal(max_pool2d(x, 2), np.array([[6.0, 8.0], [16.0, 18.0]]))
     assert np.array_equal(avg_pool2d(x, 2), np.array([[3.0, 5.0], [13.0, 15.0]]))
@@ -96,7 +96,7 @@ def test_max_pool_drops_trailing_rows_and_columns():
 def test_dense_matches_torch_linear():
     rng = np.random.default_rng(1)
     x, W, b = rng.normal(size=(4, 5)), rng.normal(size=(5, 3)), rng.normal(size=3)
-    want = F.linear(_t(x), _t(W).T, _t(b)).numpy()   # torch stores (out, in)
+    want = F.linear(_t(x), _t(W).T, _t(b)).numpy()  # torch stores (out, in)
     assert np.abs(dense(x, W, b) - want).max() <= TOL
     assert np.abs(dense(x[0], W, b) - want[0]).max() <= TOL
 
@@ -104,7 +104,7 @@ def test_dense_matches_torch_linear():
 def test_softmax_matches_torch_and_survives_huge_logits():
     z = np.random.default_rng(2).normal(size=(3, 6)) * 5
     assert np.abs(softmax(z) - torch.softmax(_t(z), dim=-1).numpy()).max() <= TOL
-    big = softmax(np.array([1000.0, 1001.0, 999.0]))   # exp(1000) overflows without the max shift
+    big = softmax(np.array([1000.0, 1001.0, 999.0]))  # exp(1000) overflows without the max shift
     assert np.all(np.isfinite(big)) and abs(big.sum() - 1) < 1e-12
     assert np.allclose(big, torch.softmax(torch.tensor([1000.0, 1001.0, 999.0], dtype=torch.float64), 0).numpy())
 
@@ -122,33 +122,40 @@ def test_simple_rnn_matches_torch_rnn(activation):
     batch = rng.normal(size=(3, steps, n_in))
     rnn = torch.nn.RNN(n_in, units, nonlinearity=activation, batch_first=True).double()
     with torch.no_grad():
-        rnn.weight_ih_l0.copy_(_t(W).T)     # torch: h = act(x W_ih^T + b_ih + h W_hh^T + b_hh)
+        rnn.weight_ih_l0.copy_(_t(W).T)  # torch: h = act(x W_ih^T + b_ih + h W_hh^T + b_hh)
         rnn.weight_hh_l0.copy_(_t(U).T)
         rnn.bias_ih_l0.copy_(_t(b))
         rnn.bias_hh_l0.zero_()
-        want, _ = rnn(_t(batch))             # (N, T, units)
+        want, _ = rnn(_t(batch))  # (N, T, units)
     assert np.abs(simple_rnn(batch, W, U, b, activation) - want.numpy()).max() <= TOL
     assert np.abs(simple_rnn(batch[1], W, U, b, activation) - want[1].numpy()).max() <= TOL
 
 
 def test_simple_rnn_remembers_by_hand():
     # linear, W = 1, U = 0.5: state_t = x_t + 0.5 * state_{t-1}; one impulse then silence halves
-    out = simple_rnn(np.array([[1.0], [0.0], [0.0], [2.0]]), np.array([[1.0]]), np.array([[0.5]]),
-                     np.array([0.0]), activation="linear")
+    out = simple_rnn(
+        np.array([[1.0], [0.0], [0.0], [2.0]]),
+        np.array([[1.0]]),
+        np.array([[0.5]]),
+        np.array([0.0]),
+        activation="linear",
+    )
     assert np.array_equal(out, np.array([[1.0], [0.5], [0.25], [2.125]]))
 
 
 # ----------------------------------------------------------------------------- hand-worked: 7x7 cross
 # The image (example_image('cross')): a plus with arms of 2 pixels, one pixel of background around.
-CROSS = np.array([
-    [0, 0, 0, 0, 0, 0, 0],
-    [0, 0, 0, 1, 0, 0, 0],
-    [0, 0, 0, 1, 0, 0, 0],
-    [0, 1, 1, 1, 1, 1, 0],
-    [0, 0, 0, 1, 0, 0, 0],
-    [0, 0, 0, 1, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0],
-])
+CROSS = np.array(
+    [
+        [0, 0, 0, 0, 0, 0, 0],
+        [0, 0, 0, 1, 0, 0, 0],
+        [0, 0, 0, 1, 0, 0, 0],
+        [0, 1, 1, 1, 1, 1, 0],
+        [0, 0, 0, 1, 0, 0, 0],
+        [0, 0, 0, 1, 0, 0, 0],
+        [0, 0, 0, 0, 0, 0, 0],
+    ]
+)
 
 
 def test_example_cross_is_the_written_out_image():
@@ -162,13 +169,15 @@ def test_cross_identity_kernel_returns_the_centre_pixels():
 
 def test_cross_blur_counts_the_ones_in_each_window():
     # blur = ones / 9, so 9 * output = number of 1-pixels in the 3x3 window
-    ones_in_window = np.array([
-        [0, 2, 2, 2, 0],
-        [2, 5, 5, 5, 2],
-        [2, 5, 5, 5, 2],
-        [2, 5, 5, 5, 2],
-        [0, 2, 2, 2, 0],
-    ])
+    ones_in_window = np.array(
+        [
+            [0, 2, 2, 2, 0],
+            [2, 5, 5, 5, 2],
+            [2, 5, 5, 5, 2],
+            [2, 5, 5, 5, 2],
+            [0, 2, 2, 2, 0],
+        ]
+    )
     assert np.allclose(conv2d(CROSS, KERNELS["blur"]) * 9, ones_in_window, atol=1e-12)
     # 2x2 max-pool of the blur: every window contains a 5
     assert np.allclose(max_pool2d(conv2d(CROSS, KERNELS["blur"])) * 9, [[5, 5], [5, 5]], atol=1e-12)
@@ -176,20 +185,24 @@ def test_cross_blur_counts_the_ones_in_each_window():
 
 def test_cross_horizontal_edge_then_relu_then_pool():
     # edge-h = 2 * (middle row sum) - (top row sum) - (bottom row sum) of each window
-    edge = np.array([
-        [0, 1, 1, 1, 0],
-        [-2, -2, -2, -2, -2],
-        [4, 4, 4, 4, 4],
-        [-2, -2, -2, -2, -2],
-        [0, 1, 1, 1, 0],
-    ])
-    after_relu = np.array([
-        [0, 1, 1, 1, 0],
-        [0, 0, 0, 0, 0],
-        [4, 4, 4, 4, 4],
-        [0, 0, 0, 0, 0],
-        [0, 1, 1, 1, 0],
-    ])
+    edge = np.array(
+        [
+            [0, 1, 1, 1, 0],
+            [-2, -2, -2, -2, -2],
+            [4, 4, 4, 4, 4],
+            [-2, -2, -2, -2, -2],
+            [0, 1, 1, 1, 0],
+        ]
+    )
+    after_relu = np.array(
+        [
+            [0, 1, 1, 1, 0],
+            [0, 0, 0, 0, 0],
+            [4, 4, 4, 4, 4],
+            [0, 0, 0, 0, 0],
+            [0, 1, 1, 1, 0],
+        ]
+    )
     out = conv2d(CROSS, KERNELS["edge-h"])
     assert np.array_equal(out, edge)
     assert np.array_equal(relu(out), after_relu)
@@ -199,41 +212,56 @@ def test_cross_horizontal_edge_then_relu_then_pool():
 
 def test_cross_vertical_edge_then_relu_then_pool():
     # the cross is symmetric under transposition, so edge-v gives the transpose of edge-h
-    edge = np.array([
-        [0, -2, 4, -2, 0],
-        [1, -2, 4, -2, 1],
-        [1, -2, 4, -2, 1],
-        [1, -2, 4, -2, 1],
-        [0, -2, 4, -2, 0],
-    ])
+    edge = np.array(
+        [
+            [0, -2, 4, -2, 0],
+            [1, -2, 4, -2, 1],
+            [1, -2, 4, -2, 1],
+            [1, -2, 4, -2, 1],
+            [0, -2, 4, -2, 0],
+        ]
+    )
     out = conv2d(CROSS, KERNELS["edge-v"])
     assert np.array_equal(out, edge)
     assert np.array_equal(max_pool2d(relu(out), 2), np.array([[1, 4], [1, 4]]))
 
 
 # ----------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize("call,fragment", [
-    (lambda: conv2d(np.zeros(5), np.ones((3, 3))), "`image.shape` must be (H, W) or (C, H, W)"),
-    (lambda: conv2d(np.zeros((2, 2, 5, 5)), np.ones((3, 3))), "Received: image.shape=(2, 2, 5, 5)"),
-    (lambda: conv2d(np.zeros((5, 5)), np.ones(3)), "`kernel.shape` must be"),
-    (lambda: conv2d(np.zeros((3, 5, 5)), np.ones((2, 3, 3))), "`kernel` must be 3 input channel(s)"),
-    (lambda: conv2d(np.zeros((3, 5, 5)), np.ones((4, 1, 3, 3))), "Received: kernel=(4, 1, 3, 3)"),
-    (lambda: conv2d(np.zeros((5, 5)), np.ones((3, 3)), padding="full"),
-     "`padding` must be an int >= 0, 'valid' or 'same'. Received: padding='full'"),
-    (lambda: conv2d(np.zeros((5, 5)), np.ones((3, 3)), padding=-1), "Received: padding=-1"),
-    (lambda: conv2d(np.zeros((5, 5)), np.ones((3, 3)), padding="same", stride=2), "('same' needs stride=1)"),
-    (lambda: conv2d(np.zeros((5, 5)), np.ones((3, 3)), stride=0), "`stride` must be an int >= 1. Received: stride=0"),
-    (lambda: conv2d(np.zeros((5, 5)), np.ones((3, 3)), stride=1.5), "Received: stride=1.5"),
-    (lambda: conv2d(np.zeros((2, 2)), np.ones((3, 3))), "no larger than the padded image (2x2"),
-    (lambda: conv2d(np.zeros((2, 2)), np.ones((6, 6)), padding=1), "no larger than the padded image (4x4"),
-    (lambda: max_pool2d(np.zeros((3, 3)), 4), "`size` must be no larger than the input (3x3). Received: size=4"),
-    (lambda: max_pool2d(np.zeros((4, 4)), 2, stride=0), "`stride` must be an int >= 1"),
-    (lambda: dense(np.zeros(3), np.zeros((4, 2)), np.zeros(2)), "`W` must be shape (3, n_out)"),
-    (lambda: dense(np.zeros(3), np.zeros((3, 2)), np.zeros(5)), "`b` must be shape (2,)"),
-    (lambda: simple_rnn(np.zeros((4, 2)), np.zeros((2, 3)), np.zeros((3, 3)), np.zeros(3), "sigmoid"),
-     "`activation` must be 'tanh', 'relu' or 'linear'. Received: activation='sigmoid'"),
-    (lambda: simple_rnn(np.zeros((4, 2)), np.zeros((2, 3)), np.zeros((2, 2)), np.zeros(3)), "`U` must be shape (3, 3)"),
-])
+@pytest.mark.parametrize(
+    "call,fragment",
+    [
+        (lambda: conv2d(np.zeros(5), np.ones((3, 3))), "`image.shape` must be (H, W) or (C, H, W)"),
+        (lambda: conv2d(np.zeros((2, 2, 5, 5)), np.ones((3, 3))), "Received: image.shape=(2, 2, 5, 5)"),
+        (lambda: conv2d(np.zeros((5, 5)), np.ones(3)), "`kernel.shape` must be"),
+        (lambda: conv2d(np.zeros((3, 5, 5)), np.ones((2, 3, 3))), "`kernel` must be 3 input channel(s)"),
+        (lambda: conv2d(np.zeros((3, 5, 5)), np.ones((4, 1, 3, 3))), "Received: kernel=(4, 1, 3, 3)"),
+        (
+            lambda: conv2d(np.zeros((5, 5)), np.ones((3, 3)), padding="full"),
+            "`padding` must be an int >= 0, 'valid' or 'same'. Received: padding='full'",
+        ),
+        (lambda: conv2d(np.zeros((5, 5)), np.ones((3, 3)), padding=-1), "Received: padding=-1"),
+        (lambda: conv2d(np.zeros((5, 5)), np.ones((3, 3)), padding="same", stride=2), "('same' needs stride=1)"),
+        (
+            lambda: conv2d(np.zeros((5, 5)), np.ones((3, 3)), stride=0),
+            "`stride` must be an int >= 1. Received: stride=0",
+        ),
+        (lambda: conv2d(np.zeros((5, 5)), np.ones((3, 3)), stride=1.5), "Received: stride=1.5"),
+        (lambda: conv2d(np.zeros((2, 2)), np.ones((3, 3))), "no larger than the padded image (2x2"),
+        (lambda: conv2d(np.zeros((2, 2)), np.ones((6, 6)), padding=1), "no larger than the padded image (4x4"),
+        (lambda: max_pool2d(np.zeros((3, 3)), 4), "`size` must be no larger than the input (3x3). Received: size=4"),
+        (lambda: max_pool2d(np.zeros((4, 4)), 2, stride=0), "`stride` must be an int >= 1"),
+        (lambda: dense(np.zeros(3), np.zeros((4, 2)), np.zeros(2)), "`W` must be shape (3, n_out)"),
+        (lambda: dense(np.zeros(3), np.zeros((3, 2)), np.zeros(5)), "`b` must be shape (2,)"),
+        (
+            lambda: simple_rnn(np.zeros((4, 2)), np.zeros((2, 3)), np.zeros((3, 3)), np.zeros(3), "sigmoid"),
+            "`activation` must be 'tanh', 'relu' or 'linear'. Received: activation='sigmoid'",
+        ),
+        (
+            lambda: simple_rnn(np.zeros((4, 2)), np.zeros((2, 3)), np.zeros((2, 2)), np.zeros(3)),
+            "`U` must be shape (3, 3)",
+        ),
+    ],
+)
 def test_bad_input_gets_a_clear_error(call, fragment):
     with pytest.raises(InvalidArgumentError) as error:
         call()

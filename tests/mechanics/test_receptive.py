@@ -37,7 +37,7 @@ def _brute_force_pixels(model: nn.Module, in_shape: tuple[int, int, int], row: i
     """(H, W) bool: the input pixels with a non-zero gradient for unit (0, row, col) of the
     model's output. Conv weights are made positive and biases zero, and the input is positive,
     so every activation is positive (ReLU passes every gradient) and no paths cancel."""
-    model = copy.deepcopy(model).float().eval()   # float32: all values positive, so no rounding to 0
+    model = copy.deepcopy(model).float().eval()  # float32: all values positive, so no rounding to 0
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, nn.Conv2d):
@@ -49,9 +49,9 @@ def _brute_force_pixels(model: nn.Module, in_shape: tuple[int, int, int], row: i
             parent, _, child = name.rpartition(".")
             setattr(model.get_submodule(parent), child, _SumPool(module))
     x = torch.ones((1, *in_shape), requires_grad=True)
-    out = model(x)                                     # (1, K, H', W')
+    out = model(x)  # (1, K, H', W')
     out[0, 0, row, col].backward()
-    return (x.grad[0].abs().sum(dim=0) > 0).numpy()    # (H, W)
+    return (x.grad[0].abs().sum(dim=0) > 0).numpy()  # (H, W)
 
 
 def _box(pixels: np.ndarray) -> tuple[int, int, int, int]:
@@ -63,8 +63,9 @@ def _up_to(model: nn.Sequential, layer: str) -> nn.Sequential:
     return model[: int(layer) + 1]
 
 
-def _check_against_brute_force(model: nn.Module, truncated: nn.Module, layer: str,
-                                in_shape: tuple[int, int, int], dense: bool) -> ReceptiveField:
+def _check_against_brute_force(
+    model: nn.Module, truncated: nn.Module, layer: str, in_shape: tuple[int, int, int], dense: bool
+) -> ReceptiveField:
     rf = receptive_field(model, layer)
     with torch.no_grad():
         _, _, out_h, out_w = truncated(torch.zeros(1, *in_shape)).shape
@@ -93,8 +94,11 @@ def test_mnist_cnn_receptive_fields_by_hand():
     # conv3 -> 3; ReLU keeps it; conv3 -> 5; pool 2 -> 6 with jump 2; dropout keeps it;
     # no padding: unit (0, 0) starts at pixel 0
     assert {k: (f.size, f.jump, f.offset) for k, f in fields.items()} == {
-        "0": ((3, 3), (1, 1), (0, 0)), "1": ((3, 3), (1, 1), (0, 0)), "2": ((5, 5), (1, 1), (0, 0)),
-        "4": ((6, 6), (2, 2), (0, 0)), "5": ((6, 6), (2, 2), (0, 0)),
+        "0": ((3, 3), (1, 1), (0, 0)),
+        "1": ((3, 3), (1, 1), (0, 0)),
+        "2": ((5, 5), (1, 1), (0, 0)),
+        "4": ((6, 6), (2, 2), (0, 0)),
+        "5": ((6, 6), (2, 2), (0, 0)),
     }
 
 
@@ -121,11 +125,13 @@ def test_every_sequential_image_cnn_in_the_zoo_is_covered():
 # ----------------------------------------------------------------------------- other architectures
 def test_strides_padding_dilation_and_rectangular_kernels():
     model = nn.Sequential(
-        nn.Conv2d(2, 4, 3, stride=2, padding=1), nn.ReLU(),          # (N, 4, 32, 32)
-        nn.MaxPool2d(3, stride=2, padding=1),                        # (N, 4, 16, 16)
-        nn.Conv2d(4, 4, 3, padding=2, dilation=2), nn.ReLU(),        # (N, 4, 16, 16)
-        nn.AvgPool2d(2),                                             # (N, 4, 8, 8)
-        nn.Conv2d(4, 3, (5, 3), stride=(1, 2)),                      # (N, 3, 4, 3)
+        nn.Conv2d(2, 4, 3, stride=2, padding=1),
+        nn.ReLU(),  # (N, 4, 32, 32)
+        nn.MaxPool2d(3, stride=2, padding=1),  # (N, 4, 16, 16)
+        nn.Conv2d(4, 4, 3, padding=2, dilation=2),
+        nn.ReLU(),  # (N, 4, 16, 16)
+        nn.AvgPool2d(2),  # (N, 4, 8, 8)
+        nn.Conv2d(4, 3, (5, 3), stride=(1, 2)),  # (N, 3, 4, 3)
     )
     for layer in ("0", "2", "3", "5", "6"):
         rf = _check_against_brute_force(model, _up_to(model, layer), layer, (2, 64, 64), dense=False)
@@ -136,9 +142,10 @@ def test_strides_padding_dilation_and_rectangular_kernels():
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
 def test_dilated_max_pool_and_even_same_padding():
     model = nn.Sequential(
-        nn.Conv2d(1, 2, 3), nn.ReLU(),                               # (N, 2, 10, 10)
-        nn.MaxPool2d(2, stride=1, dilation=2),                       # (N, 2, 8, 8)
-        nn.Conv2d(2, 2, 4, padding="same"),                          # (N, 2, 8, 8): pads 1 before, 2 after
+        nn.Conv2d(1, 2, 3),
+        nn.ReLU(),  # (N, 2, 10, 10)
+        nn.MaxPool2d(2, stride=1, dilation=2),  # (N, 2, 8, 8)
+        nn.Conv2d(2, 2, 4, padding="same"),  # (N, 2, 8, 8): pads 1 before, 2 after
     )
     pool = _check_against_brute_force(model, _up_to(model, "2"), "2", (1, 12, 12), dense=False)
     last = _check_against_brute_force(model, _up_to(model, "3"), "3", (1, 12, 12), dense=False)

@@ -16,9 +16,9 @@ def test_steps_rebuild_conv2d_one_dot_product_per_cell(padding, stride):
     steps = conv2d_steps(image, kernel, padding=padding, stride=stride)
     expected = conv2d(image, kernel, padding=padding, stride=stride)
     assert len(steps.steps) == expected.size
-    assert np.allclose(steps.output, expected, rtol=0, atol=1e-12)   # same sums, other order
+    assert np.allclose(steps.output, expected, rtol=0, atol=1e-12)  # same sums, other order
     for step in steps.steps:
-        window = steps.padded[step.top:step.top + 3, step.left:step.left + 3]
+        window = steps.padded[step.top : step.top + 3, step.left : step.left + 3]
         assert np.array_equal(step.window, window)
         assert step.value == pytest.approx(float((window * kernel).sum()))
         assert step.value == pytest.approx(expected[step.row, step.col])
@@ -29,7 +29,7 @@ def test_steps_rebuild_conv2d_one_dot_product_per_cell(padding, stride):
 
 def test_steps_record_the_padding_they_add():
     steps = conv2d_steps(np.ones((4, 4)), np.ones((2, 2)), padding="same")
-    assert steps.padding == (0, 1, 0, 1)          # even kernel: the extra zeros go bottom/right
+    assert steps.padding == (0, 1, 0, 1)  # even kernel: the extra zeros go bottom/right
     assert steps.padded.shape == (5, 5) and steps.padded[4].sum() == 0 and steps.padded[:, 4].sum() == 0
 
 

@@ -47,13 +47,13 @@ def test_padded_steps_never_change_the_output(cell, padding, bidirectional):
         if padding == "post":
             padded[i, : len(s)] = s
         else:
-            padded[i, 9 - len(s):] = s
+            padded[i, 9 - len(s) :] = s
     out = layer(padded, torch.tensor(lengths))  # (3, 9, D*4)
     final = last(padded, torch.tensor(lengths))
     for i, s in enumerate(seqs):
         alone = layer(s[None])[0]  # (n, D*4) unpadded
-        real = out[i, : len(s)] if padding == "post" else out[i, 9 - len(s):]
-        pad = out[i, len(s):] if padding == "post" else out[i, : 9 - len(s)]
+        real = out[i, : len(s)] if padding == "post" else out[i, 9 - len(s) :]
+        pad = out[i, len(s) :] if padding == "post" else out[i, : 9 - len(s)]
         torch.testing.assert_close(real, alone)
         assert torch.all(pad == 0)
         torch.testing.assert_close(final[i], last(s[None])[0])

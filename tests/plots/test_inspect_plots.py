@@ -77,9 +77,18 @@ def test_feature_maps_figure_caps_the_channels_shown():
 
 def _top_patches(channels: int = 5, k: int = 4) -> TopPatches:
     patches = RNG.random((channels, k, 1, 3, 3)).astype(np.float32)
-    return TopPatches("0", "0: Conv2d 1->5, 3x3", patches, np.sort(RNG.random((channels, k)))[:, ::-1],
-                      np.zeros((channels, k), np.int64), np.zeros((channels, k, 2), np.int64),
-                      np.zeros((channels, k, 4), np.int64), (3, 3), (1, 1), 100)
+    return TopPatches(
+        "0",
+        "0: Conv2d 1->5, 3x3",
+        patches,
+        np.sort(RNG.random((channels, k)))[:, ::-1],
+        np.zeros((channels, k), np.int64),
+        np.zeros((channels, k, 2), np.int64),
+        np.zeros((channels, k, 4), np.int64),
+        (3, 3),
+        (1, 1),
+        100,
+    )
 
 
 def test_top_patches_figure_puts_each_channels_patches_in_a_cell(tmp_path):
@@ -90,7 +99,7 @@ def test_top_patches_figure_puts_each_channels_patches_in_a_cell(tmp_path):
     gap = 3
     assert shown.shape == (cell, 5 * cell + 4 * gap)
     start = 2 * (cell + gap)  # channel 2's cell, its patch 1 (top right)
-    np.testing.assert_allclose(shown[0:3, start + 4:start + 7], result.patches[2, 1, 0])
+    np.testing.assert_allclose(shown[0:3, start + 4 : start + 7], result.patches[2, 1, 0])
     assert [t.get_text() for t in fig.axes[0].texts] == ["0", "1", "2", "3", "4"]
     assert "over 100 images" in fig.axes[0].get_title()
     assert save_figure(fig, tmp_path / "patches.png").stat().st_size > 2000
@@ -102,8 +111,10 @@ def test_top_patches_figure_rejects_unknown_channels():
 
 
 def test_maximized_figure_titles_each_channel_with_value_and_data_max():
-    results = [Maximized("0", c, "center", RNG.random((1, 8, 8)).astype(np.float32), 1.0 + c, 0.1, np.zeros(3),
-                         data_max=1.5) for c in range(3)]
+    results = [
+        Maximized("0", c, "center", RNG.random((1, 8, 8)).astype(np.float32), 1.0 + c, 0.1, np.zeros(3), data_max=1.5)
+        for c in range(3)
+    ]
     fig = maximized_figure(results, columns=3)
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == ["ch 0: 1.00\ndata 1.50", "ch 1: 2.00\ndata 1.50", "ch 2: 3.00\ndata 1.50"]
@@ -125,8 +136,16 @@ def test_maximized_figure_crops_to_what_the_centre_unit_sees():
 def test_embedding_figure_colours_classes_and_places_thumbnails(tmp_path):
     coords = RNG.normal(size=(60, 2)).astype(np.float32)
     labels = np.arange(60) % 3
-    result = Embedding("5", coords, labels, np.arange(60), RNG.random((60, 1, 8, 8)).astype(np.float32), 64, 50,
-                       classes=["a", "b", "c"])
+    result = Embedding(
+        "5",
+        coords,
+        labels,
+        np.arange(60),
+        RNG.random((60, 1, 8, 8)).astype(np.float32),
+        64,
+        50,
+        classes=["a", "b", "c"],
+    )
     fig = embedding_figure(result, thumbnails=16)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "c"]

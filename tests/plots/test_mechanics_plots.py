@@ -42,21 +42,21 @@ def test_pipeline_figure_has_five_panels_with_colour_bars_and_cell_values():
     assert [ax.get_title().split()[0] for ax in images] == ["input", "kernel", "output", "after", "after"]
     # values written in the cells: 49 input + 9 kernel + 25 output + 25 ReLU + 4 pooled
     assert len(_texts(fig)) == 49 + 9 + 25 + 25 + 4
-    assert _texts(fig)[-4:] == ["1", "1", "4", "4"]      # the hand-worked pooled edge-h values
+    assert _texts(fig)[-4:] == ["1", "1", "4", "4"]  # the hand-worked pooled edge-h values
 
 
 def test_pipeline_figure_of_a_large_image_writes_no_cell_values():
     image = np.random.default_rng(0).random((40, 30))
     fig = conv_pipeline_figure(conv_pipeline(image, KERNELS["blur"]))
-    assert len(_texts(fig)) == 9                           # only the 3x3 kernel's values
+    assert len(_texts(fig)) == 9  # only the 3x3 kernel's values
     assert "values not written" in fig.get_suptitle()
 
 
 def test_steps_frames_one_per_output_cell_and_the_gif_keeps_them(tmp_path):
-    steps = conv2d_steps(CROSS, KERNELS["edge-h"], stride=2)   # (3, 3) output
+    steps = conv2d_steps(CROSS, KERNELS["edge-h"], stride=2)  # (3, 3) output
     frames = conv_steps_frames(steps)
     assert len(frames) == 9 and len({f.size for f in frames}) == 1
-    assert not np.array_equal(np.asarray(frames[0]), np.asarray(frames[-1]))   # the picture moves
+    assert not np.array_equal(np.asarray(frames[0]), np.asarray(frames[-1]))  # the picture moves
     path = save_gif(frames, tmp_path / "steps.gif")
     with Image.open(path) as gif:
         assert gif.format == "GIF" and gif.n_frames == 9
@@ -78,7 +78,7 @@ def test_kernel_stack_figure_titles_the_k_channel_feature_map():
 
 def test_shift_figure_titles_carry_the_unchanged_fractions():
     image = np.zeros((8, 8))
-    image[::2, ::2] = 1.0                                   # see tests/mechanics/test_invariance.py
+    image[::2, ::2] = 1.0  # see tests/mechanics/test_invariance.py
     fig = shift_invariance_figure(pooling_shift_invariance(image, shifts=(1, 4)))
     titles = [ax.get_title() for ax in fig.axes]
     assert "pooled, shift 1 px:\n100% of outputs unchanged" in titles
@@ -108,7 +108,7 @@ def test_conv_command_writes_figures_and_a_gif_with_one_frame_per_output_cell(tm
     gif = out / "steps.gif"
     assert gif.stat().st_size > 5_000
     with Image.open(gif) as frames:
-        assert frames.format == "GIF" and frames.n_frames == 5 * 5   # 7x7 image, 3x3 kernel, valid
+        assert frames.format == "GIF" and frames.n_frames == 5 * 5  # 7x7 image, 3x3 kernel, valid
     printed = capsys.readouterr().out.split()
     assert printed == [str(out / name) for name in names]
 
@@ -119,34 +119,51 @@ def test_conv_command_reads_an_image_file_and_a_kernel_file(tmp_path, capsys, mo
     np.save(tmp_path / "k.npy", np.array([[1.0, -1.0], [1.0, -1.0]]))
     monkeypatch.chdir(tmp_path)
     assert cli.main(["conv", "photo.png", "--kernel-file", "k.npy", "--padding", "same", "--pool", "3"]) == 0
-    out = tmp_path / "conv-photo"                           # default: ./conv-<image stem>
+    out = tmp_path / "conv-photo"  # default: ./conv-<image stem>
     for name in ("conv-relu-pool.png", "feature-maps.png", "pooling-shift.png"):
         _check_png(out / name)
-    assert not (out / "steps.gif").exists()                 # only with --steps
+    assert not (out / "steps.gif").exists()  # only with --steps
 
 
 def test_conv_command_shrinks_large_images_for_the_steps(tmp_path, capsys):
     Image.fromarray(np.tile(np.arange(0, 180, 10, dtype=np.uint8), (17, 1))).save(tmp_path / "wide.png")  # 17x18
-    (tmp_path / "k5.csv").write_text("\n".join(["1, 1, 0, -1, -1"] * 5) + "\n")   # a 5x5 kernel
+    (tmp_path / "k5.csv").write_text("\n".join(["1, 1, 0, -1, -1"] * 5) + "\n")  # a 5x5 kernel
     out = tmp_path / "wide"
-    assert cli.main(["conv", str(tmp_path / "wide.png"), "--kernel-file", str(tmp_path / "k5.csv"), "--steps",
-                     "--pool", "1", "--out", str(out)]) == 0
+    assert (
+        cli.main(
+            [
+                "conv",
+                str(tmp_path / "wide.png"),
+                "--kernel-file",
+                str(tmp_path / "k5.csv"),
+                "--steps",
+                "--pool",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "the step animation uses a 8x9 copy (average pooling by 2)" in capsys.readouterr().out
     with Image.open(out / "steps.gif") as frames:
-        assert frames.n_frames == 4 * 5                      # 8x9 image, 5x5 kernel, valid
+        assert frames.n_frames == 4 * 5  # 8x9 image, 5x5 kernel, valid
 
 
-@pytest.mark.parametrize("argv,fragment", [
-    (["--kernel", "sobel"], "Unknown kernel 'sobel'. Did you mean 'sobel-"),
-    (["--padding", "full"], "`--padding` must be an int >= 0, 'valid' or 'same'. Received: --padding='full'"),
-    (["--stride", "0"], "`stride` must be an int >= 1. Received: stride=0"),
-    (["--padding", "same", "--stride", "2"], "('same' needs stride=1)"),
-    (["--pool", "9"], "`pool` must be no larger than the convolution output (5x5)"),
-])
+@pytest.mark.parametrize(
+    "argv,fragment",
+    [
+        (["--kernel", "sobel"], "Unknown kernel 'sobel'. Did you mean 'sobel-"),
+        (["--padding", "full"], "`--padding` must be an int >= 0, 'valid' or 'same'. Received: --padding='full'"),
+        (["--stride", "0"], "`stride` must be an int >= 1. Received: stride=0"),
+        (["--padding", "same", "--stride", "2"], "('same' needs stride=1)"),
+        (["--pool", "9"], "`pool` must be no larger than the convolution output (5x5)"),
+    ],
+)
 def test_conv_command_bad_arguments_get_clear_errors(tmp_path, capsys, argv, fragment):
     assert cli.main(["conv", "example:cross", "--out", str(tmp_path / "x"), *argv]) == 2
     assert fragment in capsys.readouterr().err
-    assert not (tmp_path / "x").exists()                    # nothing written before the error
+    assert not (tmp_path / "x").exists()  # nothing written before the error
 
 
 def test_conv_command_unknown_example_and_missing_file(tmp_path, capsys):

@@ -43,8 +43,9 @@ def test_learning_curves_without_validation_and_for_regression():
     assert _lines(fig.axes[1])["train"] == [2.0, 1.0]
 
 
-@pytest.mark.parametrize("bad, needle", [([], "`history` must be a non-empty list"),
-                                         ([{"epoch": 1, "acc": 0.5}], "with a 'loss' entry")])
+@pytest.mark.parametrize(
+    "bad, needle", [([], "`history` must be a non-empty list"), ([{"epoch": 1, "acc": 0.5}], "with a 'loss' entry")]
+)
 def test_learning_curves_rejects_bad_history(bad, needle):
     with pytest.raises(InvalidArgumentError, match=needle):
         learning_curves(bad)

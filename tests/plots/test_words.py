@@ -14,9 +14,15 @@ def _result(scores: bool) -> WordMap:
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(12)]
     probs = rng.random((12, 1))
-    return WordMap(words=words, coords=rng.normal(size=(12, 2)).astype(np.float32), method="pca", layer="embedding",
-                   dims=8, scores=np.hstack([1 - probs, probs]) if scores else None,
-                   classes=["neg", "pos"] if scores else None)
+    return WordMap(
+        words=words,
+        coords=rng.normal(size=(12, 2)).astype(np.float32),
+        method="pca",
+        layer="embedding",
+        dims=8,
+        scores=np.hstack([1 - probs, probs]) if scores else None,
+        classes=["neg", "pos"] if scores else None,
+    )
 
 
 def test_word_map_figure_writes_the_most_frequent_words_and_a_colour_bar(tmp_path):

@@ -47,7 +47,7 @@ def test_report_evaluates_the_test_split_and_shows_its_metrics(trained):
     assert f"{test['macro_f1']:.4f}" in html
     for name in run.data.classes:
         scores = test["per_class"][name]
-        assert f"<td>{name}</td><td class=\"num\">{scores['precision']:.4f}</td>" in html
+        assert f'<td>{name}</td><td class="num">{scores["precision"]:.4f}</td>' in html
     assert f"<h1>{run.name}</h1>" in html
     assert "softmax_regression" in html and "train 1,293 · val 144 · test 360" in html
     assert f"torch {torch.__version__}" in html
@@ -88,8 +88,9 @@ def test_report_adds_sections_from_sections_json(tmp_path, trained, monkeypatch)
     run_path = tmp_path / "run"
     shutil.copytree(trained[0].path, run_path)
     png = save_figure(learning_curves([{"epoch": 1, "loss": 1.0}]), run_path / "figures" / "inside.png")
-    add_report_section(run_path, "Inside the network", [("figures/inside.png", "Feature maps <1>")],
-                       text="First\nlayer")
+    add_report_section(
+        run_path, "Inside the network", [("figures/inside.png", "Feature maps <1>")], text="First\nlayer"
+    )
     add_report_section(run_path, "Other", [(png, "absolute path")])
     monkeypatch.chdir(tmp_path)
     add_report_section("run", "Other", [("run/figures/inside.png", "relative to the working directory")])
@@ -153,8 +154,14 @@ def test_report_skips_the_prediction_grid_for_series(tmp_path, trained):
         x, y = split.tensors
         return TensorDataset(x.reshape(len(x), 1, 64), y)  # (N, 1, 64): one channel, 64 steps
 
-    data = dataclasses.replace(digits, kind="series", input_shape=(1, 64), train=as_series(digits.train),
-                               val=as_series(digits.val), test=as_series(digits.test))
+    data = dataclasses.replace(
+        digits,
+        kind="series",
+        input_shape=(1, 64),
+        train=as_series(digits.train),
+        val=as_series(digits.val),
+        test=as_series(digits.test),
+    )
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
     run = deepscope.train.fit(model, data, epochs=1, out=tmp_path / "run", progress=False)
     html = write_report(run).read_text()

@@ -14,7 +14,12 @@ import deepscope
 from deepscope.data import Baseline, Dataset
 from deepscope.errors import InvalidArgumentError
 from deepscope.train import (
-    Evaluation, RegressionEvaluation, Seq2SeqEvaluation, evaluate_data, evaluate_regression, evaluate_seq2seq,
+    Evaluation,
+    RegressionEvaluation,
+    Seq2SeqEvaluation,
+    evaluate_data,
+    evaluate_regression,
+    evaluate_seq2seq,
 )
 
 
@@ -85,9 +90,13 @@ def test_evaluate_data_picks_the_scores_of_the_task(digits):
 
 
 def test_seq2seq_without_classes_is_refused():
-    data = Dataset("pairs", "sequence", (2,), *(TensorDataset(torch.zeros(2, 2, dtype=torch.long),
-                                                              torch.zeros(2, 2, dtype=torch.long)),) * 3,
-                   task="seq2seq")
+    data = Dataset(
+        "pairs",
+        "sequence",
+        (2,),
+        *(TensorDataset(torch.zeros(2, 2, dtype=torch.long), torch.zeros(2, 2, dtype=torch.long)),) * 3,
+        task="seq2seq",
+    )
     with pytest.raises(InvalidArgumentError, match="needs the data's classes; 'pairs' has none"):
         evaluate_data(nn.Identity(), data)
 

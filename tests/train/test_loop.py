@@ -98,6 +98,10 @@ def test_existing_run_folder_is_never_overwritten(digits, tmp_path):
 
 
 def test_run_folders_are_numbered(digits, tmp_path):
-    paths = [runs.fit(zoo.create("softmax_regression", data=digits, seed=0), digits, epochs=1,
-                      runs_dir=tmp_path, progress=False).path.name for _ in range(2)]
+    paths = [
+        runs.fit(
+            zoo.create("softmax_regression", data=digits, seed=0), digits, epochs=1, runs_dir=tmp_path, progress=False
+        ).path.name
+        for _ in range(2)
+    ]
     assert paths == ["softmax_regression-digits-001", "softmax_regression-digits-002"]

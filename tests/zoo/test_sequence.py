@@ -80,8 +80,7 @@ def test_mnist_hierarchical_rnn_reaches_98_5_percent(tmp_path, mnist_dir):
     from deepscope.data import load
 
     data = load(f"mnist:{mnist_dir}")
-    run = runs.fit(zoo.create("mnist_hierarchical_rnn", data=data, seed=0), data, out=tmp_path / "run",
-                   progress=False)
+    run = runs.fit(zoo.create("mnist_hierarchical_rnn", data=data, seed=0), data, out=tmp_path / "run", progress=False)
     assert run.evaluate("test").accuracy >= 0.985
 
 

@@ -54,10 +54,15 @@ def test_forecast_entry_gets_one_output_per_horizon_step_from_the_data():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,set_name,target,epochs", [
-    # measured (benchmarks/ucr_table.py): fcn reaches 98.7% on GunPoint at 300 epochs, resnet1d 99.3%
-    ("resnet1d", "GunPoint", 0.99, 300), ("fcn", "ItalyPowerDemand", 0.953, 100), ("fcn", "BasicMotions", 0.97, 100),
-])
+@pytest.mark.parametrize(
+    "name,set_name,target,epochs",
+    [
+        # measured (benchmarks/ucr_table.py): fcn reaches 98.7% on GunPoint at 300 epochs, resnet1d 99.3%
+        ("resnet1d", "GunPoint", 0.99, 300),
+        ("fcn", "ItalyPowerDemand", 0.953, 100),
+        ("fcn", "BasicMotions", 0.97, 100),
+    ],
+)
 def test_ucr_model_reaches_the_published_accuracy(tmp_path, name, set_name, target, epochs):
     pytest.importorskip("aeon")
     from deepscope import runs

@@ -95,8 +95,23 @@ def test_cli_trains_a_text_model_and_predicts_raw_strings(tmp_path, monkeypatch,
     with open(path, "w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows([("text", "label"), *zip(texts, labels)])
     run_dir = tmp_path / "run"
-    code = main(["train", "imdb_fasttext", "--data", f"text:{path}?maxlen=12&max_ngrams=50", "--epochs", "10",
-                 "--lr", "0.05", "--batch-size", "16", "--out", str(run_dir), "--quiet"])
+    code = main(
+        [
+            "train",
+            "imdb_fasttext",
+            "--data",
+            f"text:{path}?maxlen=12&max_ngrams=50",
+            "--epochs",
+            "10",
+            "--lr",
+            "0.05",
+            "--batch-size",
+            "16",
+            "--out",
+            str(run_dir),
+            "--quiet",
+        ]
+    )
     assert code == 0
     config = json.loads((run_dir / "config.json").read_text())
     # the zoo's text settings were added where the spec did not set them
@@ -119,8 +134,13 @@ def test_cli_trains_a_text_model_and_predicts_raw_strings(tmp_path, monkeypatch,
 
 
 # ----------------------------------------------------------------------------- IMDB figures
-TARGETS = {"imdb_fasttext": 0.90, "imdb_cnn": 0.89, "imdb_cnn_lstm": 0.85, "imdb_lstm": 0.85,
-           "imdb_bidirectional_lstm": 0.85}
+TARGETS = {
+    "imdb_fasttext": 0.90,
+    "imdb_cnn": 0.89,
+    "imdb_cnn_lstm": 0.85,
+    "imdb_lstm": 0.85,
+    "imdb_bidirectional_lstm": 0.85,
+}
 
 
 @pytest.mark.slow

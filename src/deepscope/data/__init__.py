@@ -1,13 +1,13 @@
 """Datasets: one spec for every source (built-in, files, downloads, arrays)."""
 
 from deepscope.data import builtin as builtin  # registers 'digits'
-from deepscope.data import text as text  # registers 'text', 'imdb'
 from deepscope.data import cifar as cifar  # registers 'cifar10'
 from deepscope.data import folders as folders  # registers 'images'
-from deepscope.data import idx as idx  # registers 'mnist', 'fashion-mnist'
-from deepscope.data import ucr as ucr  # registers 'ucr'
 from deepscope.data import forecast as forecast  # registers 'series'
+from deepscope.data import idx as idx  # registers 'mnist', 'fashion-mnist'
 from deepscope.data import synthetic as synthetic  # registers 'addition', 'moving_squares'
+from deepscope.data import text as text  # registers 'text', 'imdb'
+from deepscope.data import ucr as ucr  # registers 'ucr'
 from deepscope.data.arrays import from_arrays as from_arrays
 from deepscope.data.catalog import DATASETS as DATASETS
 from deepscope.data.catalog import load as load
@@ -15,6 +15,7 @@ from deepscope.data.catalog import register_dataset as register_dataset
 from deepscope.data.download import deepscope_home as deepscope_home
 from deepscope.data.download import download as download
 from deepscope.data.download import download_dataset as download_dataset
+from deepscope.data.forecast import forecast_inputs as forecast_inputs
 from deepscope.data.idx import read_idx as read_idx
 from deepscope.data.images import open_image as open_image
 from deepscope.data.images import read_image as read_image
@@ -27,13 +28,32 @@ from deepscope.data.text import load_imdb as load_imdb
 from deepscope.data.text import load_text as load_text
 from deepscope.data.text import spec_with_options as spec_with_options
 from deepscope.data.tokenizer import Corpus as Corpus
-from deepscope.data.forecast import forecast_inputs as forecast_inputs
 from deepscope.data.tokenizer import Vocabulary as Vocabulary
 from deepscope.data.tokenizer import tokenize as tokenize
 from deepscope.data.ucr import read_series as read_series
 
 __all__ = [
-    "Corpus", "Vocabulary", "forecast_inputs", "from_texts", "load_imdb", "load_text", "spec_with_options", "tokenize",
-    "DATASETS", "Baseline", "Dataset", "deepscope_home", "download", "download_dataset", "from_arrays", "load",
-    "open_image", "read_idx", "read_image", "read_series", "register_dataset", "split_train_val", "to_array",
+    "Corpus",
+    "Vocabulary",
+    "forecast_inputs",
+    "from_texts",
+    "load_imdb",
+    "load_text",
+    "spec_with_options",
+    "tokenize",
+    "DATASETS",
+    "Baseline",
+    "Dataset",
+    "deepscope_home",
+    "download",
+    "download_dataset",
+    "from_arrays",
+    "load",
+    "open_image",
+    "read_idx",
+    "read_image",
+    "read_series",
+    "register_dataset",
+    "split_train_val",
+    "to_array",
 ]

@@ -58,5 +58,6 @@ def from_arrays(
     train, val = split_train_val(x, y, val_fraction=val_fraction, seed=seed)
     if classes is None:
         classes = [str(c) for c in range(int(y.max()) + 1)]
-    return Dataset(name=name, kind=kind, input_shape=tuple(x.shape[1:]), train=train, val=val, test=test,
-                   classes=list(classes))
+    return Dataset(
+        name=name, kind=kind, input_shape=tuple(x.shape[1:]), train=train, val=val, test=test, classes=list(classes)
+    )

@@ -22,7 +22,9 @@ DIGITS_TEST_SEED = 1234  # fixed forever: the test split must never depend on us
     expects="nothing (scikit-learn ships it)",
     summary="8x8 grey handwritten digits, 1,797 images, 10 classes (scikit-learn)",
 )
-def load_digits(path: Path | None = None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False) -> Dataset:
+def load_digits(
+    path: Path | None = None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False
+) -> Dataset:
     """scikit-learn's 8x8 digits scaled to [0, 1]: (N, 1, 8, 8), with a fixed stratified test split."""
     from sklearn.datasets import load_digits as sk_digits
     from sklearn.model_selection import train_test_split
@@ -39,6 +41,12 @@ def load_digits(path: Path | None = None, *, val_fraction: float = 0.1, seed: in
     train, val = split_train_val(x[train_idx], y[train_idx], val_fraction=val_fraction, seed=seed)
     test = torch.utils.data.TensorDataset(x[test_idx], y[test_idx])
     return Dataset(
-        name="digits", kind="image", input_shape=(1, 8, 8), train=train, val=val, test=test,
-        classes=[str(d) for d in range(10)], info={"source": "sklearn.datasets.load_digits", "scale": "x/16"},
+        name="digits",
+        kind="image",
+        input_shape=(1, 8, 8),
+        train=train,
+        val=val,
+        test=test,
+        classes=[str(d) for d in range(10)],
+        info={"source": "sklearn.datasets.load_digits", "scale": "x/16"},
     )

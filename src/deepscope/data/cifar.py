@@ -88,7 +88,9 @@ def safe_unpickle(path: Path) -> Any:
     except DataError:
         raise
     except Exception as error:  # a non-pickle raises any of a dozen types (UnpicklingError, EOFError, ...)
-        raise DataError(f"{path} is not a CIFAR-10 python batch (a pickled dict): {type(error).__name__}: {error}") from None
+        raise DataError(
+            f"{path} is not a CIFAR-10 python batch (a pickled dict): {type(error).__name__}: {error}"
+        ) from None
 
 
 def _plain_keys(obj: dict) -> dict:
@@ -114,10 +116,14 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     except (TypeError, ValueError):
         raise DataError(f"'labels' in {path} must be a list of integers.") from None
     if y.shape != (len(data),):
-        raise DataError(f"'labels' in {path} must hold one integer per image ({len(data):,}). Received: shape {y.shape}.")
+        raise DataError(
+            f"'labels' in {path} must hold one integer per image ({len(data):,}). Received: shape {y.shape}."
+        )
     if len(y) and (y.min() < 0 or y.max() >= len(CIFAR10_CLASSES)):
         bad = y[(y < 0) | (y >= len(CIFAR10_CLASSES))]
-        raise DataError(f"'labels' in {path} must be integers in [0, 9]. Received: {len(bad)} out of range, e.g. {bad[0]}.")
+        raise DataError(
+            f"'labels' in {path} must be integers in [0, 9]. Received: {len(bad)} out of range, e.g. {bad[0]}."
+        )
     return data.reshape(-1, 3, 32, 32), y  # rows are 1024 red, 1024 green, 1024 blue values
 
 
@@ -152,12 +158,16 @@ def _to_tensors(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[torch.Tenso
 
 
 @register_dataset(
-    "cifar10", kind="image", downloadable=True,
+    "cifar10",
+    kind="image",
+    downloadable=True,
     expects=f"a folder with data_batch_1..5 and test_batch (+ batches.meta), or the {SUBFOLDER} folder "
-            "inside it; without PATH the cache folder, filled by --download",
+    "inside it; without PATH the cache folder, filled by --download",
     summary="CIFAR-10 colour photos, 32x32, 50k train / 10k test, 10 classes (python batches; PATH optional)",
 )
-def load_cifar10(path: Path | None = None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False) -> Dataset:
+def load_cifar10(
+    path: Path | None = None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False
+) -> Dataset:
     """CIFAR-10 as (N, 3, 32, 32) float32 in [0, 1]; test_batch is the test split."""
     in_cache = path is None
     root = cache_dir("cifar10") if path is None else Path(path)
@@ -172,17 +182,26 @@ def load_cifar10(path: Path | None = None, *, val_fraction: float = 0.1, seed: i
         missing = _missing(folder)
     if missing:
         where = f"the cache folder {root}" if in_cache else str(root)
-        how = ("Put the extracted cifar-10-batches-py folder there, pass its folder as 'cifar10:PATH', "
-               "or add --download (Python: load('cifar10', download=True))" if in_cache
-               else "Add --download to fetch them into it")
-        raise DataError(f"CIFAR-10 batches are missing from {where} (also looked in {SUBFOLDER}/): "
-                        f"{', '.join(missing)}. {how}.")
+        how = (
+            "Put the extracted cifar-10-batches-py folder there, pass its folder as 'cifar10:PATH', "
+            "or add --download (Python: load('cifar10', download=True))"
+            if in_cache
+            else "Add --download to fetch them into it"
+        )
+        raise DataError(
+            f"CIFAR-10 batches are missing from {where} (also looked in {SUBFOLDER}/): {', '.join(missing)}. {how}."
+        )
     classes, names_from = _class_names(folder)
     x_train, y_train = _to_tensors([read_batch(folder / n) for n in TRAIN_BATCHES])  # (50000, 3, 32, 32)
     x_test, y_test = _to_tensors([read_batch(folder / TEST_BATCH)])  # (10000, 3, 32, 32)
     train, val = split_train_val(x_train, y_train, val_fraction=val_fraction, seed=seed)
     return Dataset(
-        name="cifar10", kind="image", input_shape=(3, 32, 32), train=unit_float(train), val=unit_float(val),
-        test=unit_float(TensorDataset(x_test, y_test)), classes=classes,
+        name="cifar10",
+        kind="image",
+        input_shape=(3, 32, 32),
+        train=unit_float(train),
+        val=unit_float(val),
+        test=unit_float(TensorDataset(x_test, y_test)),
+        classes=classes,
         info={"source": str(folder), "format": "CIFAR-10 python batches", "scale": "x/255", "classes_from": names_from},
     )

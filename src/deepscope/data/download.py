@@ -141,8 +141,11 @@ def download(
             try:
                 response = urllib.request.urlopen(url, timeout=TIMEOUT_S)
             except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
-                reason = (f"HTTP {error.code} {error.reason}" if isinstance(error, urllib.error.HTTPError)
-                          else getattr(error, "reason", error))
+                reason = (
+                    f"HTTP {error.code} {error.reason}"
+                    if isinstance(error, urllib.error.HTTPError)
+                    else getattr(error, "reason", error)
+                )
                 raise DataError(
                     f"Could not download {url}: {reason}. "
                     f"Put the file at {dest} yourself, or set DEEPSCOPE_MIRROR to a base URL that serves it."
@@ -235,5 +238,7 @@ def extract_tar(archive: Path, target: Path) -> Path:
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
     except (tarfile.TarError, EOFError, OSError) as error:
-        raise DataError(f"Archive {archive} could not be extracted: it must be a whole tar or tar.gz file ({error}).") from None
+        raise DataError(
+            f"Archive {archive} could not be extracted: it must be a whole tar or tar.gz file ({error})."
+        ) from None
     return target

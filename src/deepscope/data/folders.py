@@ -77,7 +77,7 @@ def decode_files(paths: list[Path], workers: int | None = None) -> list[np.ndarr
     """Decode ``paths`` in a thread pool, in order: uint8 (H, W) grey or (H, W, 3) colour each.
     The first unreadable file raises its DataError (naming it) and cancels the rest."""
     workers = workers or min(8, (os.cpu_count() or 2) * 2)
-    chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
+    chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
     out: list[np.ndarray] = []
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deepscope-decode") as pool:
         futures = [pool.submit(_decode_chunk, chunk) for chunk in chunks]
@@ -109,7 +109,9 @@ def _stack(arrays: list[np.ndarray]) -> tuple[torch.Tensor, dict[str, str]]:
         notes["converted"] = f"{sum(a.ndim == 2 for a in arrays)} grey image(s) converted to RGB"
     if resized:
         seen = ", ".join(f"{hh}x{ww} ({n})" for (hh, ww), n in sizes.most_common(5))
-        notes["resized"] = f"{resized} of {len(arrays)} image(s) resized to {h}x{w} (the most common size); sizes seen: {seen}"
+        notes["resized"] = (
+            f"{resized} of {len(arrays)} image(s) resized to {h}x{w} (the most common size); sizes seen: {seen}"
+        )
     return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous(), notes  # (N, C, H, W) uint8
 
 
@@ -121,11 +123,15 @@ def _flatten(classes: dict[str, list[Path]], names: list[str]) -> tuple[list[Pat
 
 
 @register_dataset(
-    "images", kind="image", needs_path=True,
+    "images",
+    kind="image",
+    needs_path=True,
     expects="a folder with one sub-folder of images per class, or train/ and test/ folders of that layout",
     summary="your own image files, one sub-folder per class (any size/mode; PIL formats)",
 )
-def load_image_folder(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False) -> Dataset:
+def load_image_folder(
+    path: Path | None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False
+) -> Dataset:
     """Images as (N, C, H, W) float32 in [0, 1]; class names from the sub-folder names."""
     if path is None:
         raise DataError("Dataset 'images' needs a path: 'images:PATH', where PATH holds one sub-folder per class.")
@@ -137,8 +143,10 @@ def load_image_folder(path: Path | None, *, val_fraction: float = 0.1, seed: int
         names = sorted(train_classes)
         unknown = sorted(set(test_classes) - set(train_classes))
         if unknown:
-            raise DataError(f"Every class in {path / 'test'} must also be in {path / 'train'}. "
-                            f"Received test-only classes: {', '.join(unknown)}.")
+            raise DataError(
+                f"Every class in {path / 'test'} must also be in {path / 'train'}. "
+                f"Received test-only classes: {', '.join(unknown)}."
+            )
     else:
         train_classes, test_classes = list_class_files(path), {}
         names = sorted(train_classes)
@@ -161,7 +169,12 @@ def load_image_folder(path: Path | None, *, val_fraction: float = 0.1, seed: int
     train, val = split_train_val(x_train, y_train, val_fraction=val_fraction, seed=seed)
     name = path.resolve().name or "images"
     return Dataset(
-        name=name, kind="image", input_shape=tuple(x.shape[1:]),
-        train=unit_float(train), val=unit_float(val), test=unit_float(test),
-        classes=names, info={"source": str(path), "layout": layout, "files": len(y), **notes},
+        name=name,
+        kind="image",
+        input_shape=tuple(x.shape[1:]),
+        train=unit_float(train),
+        val=unit_float(val),
+        test=unit_float(test),
+        classes=names,
+        info={"source": str(path), "layout": layout, "files": len(y), **notes},
     )

@@ -33,8 +33,16 @@ from deepscope.data.options import parse_spec_options
 from deepscope.data.spec import Baseline, Dataset
 from deepscope.errors import DataError, invalid
 
-__all__ = ["BUILTIN_SERIES", "Windows", "forecast_inputs", "load_forecast", "make_windows", "read_series_table",
-           "seasonal_naive", "split_windows"]
+__all__ = [
+    "BUILTIN_SERIES",
+    "Windows",
+    "forecast_inputs",
+    "load_forecast",
+    "make_windows",
+    "read_series_table",
+    "seasonal_naive",
+    "split_windows",
+]
 
 # Series aeon ships: (file inside aeon/datasets/data, value column, season).
 BUILTIN_SERIES = {
@@ -73,7 +81,9 @@ def make_windows(values: np.ndarray, history: int, horizon: int) -> tuple[np.nda
     return view[:, :history].copy(), view[:, history:].copy(), np.arange(history, history + n)
 
 
-def split_windows(origin: np.ndarray, length: int, horizon: int, test_size: int, val_size: int) -> dict[str, np.ndarray]:
+def split_windows(
+    origin: np.ndarray, length: int, horizon: int, test_size: int, val_size: int
+) -> dict[str, np.ndarray]:
     """Boolean masks per split for windows with ``origin`` in a series of ``length`` steps:
     a window goes where its whole target [origin, origin+horizon) lies."""
     end = origin + horizon  # one past the last target step
@@ -91,13 +101,14 @@ def seasonal_naive(x: torch.Tensor, season: int, horizon: int) -> torch.Tensor:
     history = x.shape[-1]
     if season > history:
         raise invalid("season", f"at most the history length {history}", season)
-    last = x[:, 0, history - season:]  # (N, season)
+    last = x[:, 0, history - season :]  # (N, season)
     return last[:, torch.arange(horizon) % season]  # (N, horizon)
 
 
 # ----------------------------------------------------------------------------- reading tables
-def read_series_table(path: Path, *, value: str | None = None, time: str | None = None,
-                      id: str | None = None) -> tuple[dict[str, np.ndarray], int]:
+def read_series_table(
+    path: Path, *, value: str | None = None, time: str | None = None, id: str | None = None
+) -> tuple[dict[str, np.ndarray], int]:
     """Read a CSV/Parquet file into {series name: values (T,)} and the season its time
     column suggests (12 monthly, 4 quarterly, 52 weekly, 7 daily, 24 hourly; 1 if unknown)."""
     import pandas as pd
@@ -127,8 +138,10 @@ def read_series_table(path: Path, *, value: str | None = None, time: str | None 
         if value is None:
             numeric = [c for c in columns if c not in (id, time) and pd.api.types.is_numeric_dtype(frame[c])]
             if len(numeric) != 1:
-                raise DataError(f"{path} looks long (id column {id!r}); name its value column with ?value=NAME "
-                                f"(numeric columns: {numeric}).")
+                raise DataError(
+                    f"{path} looks long (id column {id!r}); name its value column with ?value=NAME "
+                    f"(numeric columns: {numeric})."
+                )
             value = numeric[0]
         if time is not None:
             frame = frame.sort_values([id, time], kind="stable")
@@ -136,8 +149,11 @@ def read_series_table(path: Path, *, value: str | None = None, time: str | None 
         if time is not None:
             season = _season_of(frame[frame[id] == frame[id].iloc[0]][time])
     else:  # wide layout: one column per series
-        names = [value] if value is not None else [
-            c for c in columns if c != time and pd.api.types.is_numeric_dtype(frame[c])]
+        names = (
+            [value]
+            if value is not None
+            else [c for c in columns if c != time and pd.api.types.is_numeric_dtype(frame[c])]
+        )
         if not names:
             raise DataError(f"{path} has no numeric column to forecast (columns: {columns}).")
         groups = {str(c): frame[c].to_numpy(dtype=np.float64, copy=True) for c in names}
@@ -151,8 +167,9 @@ def read_series_table(path: Path, *, value: str | None = None, time: str | None 
     return groups, season
 
 
-def forecast_inputs(path: Path, history: int, *, value: str | None = None, time: str | None = None,
-                    id: str | None = None) -> tuple[list[str], torch.Tensor]:
+def forecast_inputs(
+    path: Path, history: int, *, value: str | None = None, time: str | None = None, id: str | None = None
+) -> tuple[list[str], torch.Tensor]:
     """What a trained forecaster reads to forecast past the end of a file: the last ``history``
     values of each series in a CSV/Parquet file (either layout), as inputs (N, 1, history),
     with the series' names."""
@@ -160,8 +177,11 @@ def forecast_inputs(path: Path, history: int, *, value: str | None = None, time:
     groups, _ = read_series_table(path, value=value, time=time, id=id)
     short = {name: len(v) for name, v in groups.items() if len(v) < history}
     if short:
-        raise DataError(f"The model reads the last {history} values of a series, but {path.name} holds fewer: "
-                        + ", ".join(f"{name!r} has {n}" for name, n in short.items()) + ".")
+        raise DataError(
+            f"The model reads the last {history} values of a series, but {path.name} holds fewer: "
+            + ", ".join(f"{name!r} has {n}" for name, n in short.items())
+            + "."
+        )
     x = np.stack([v[-history:] for v in groups.values()])[:, None, :]  # (N, 1, history)
     return list(groups), torch.tensor(x, dtype=torch.float32)
 
@@ -185,9 +205,11 @@ _OPTIONS = {"history": int, "horizon": int, "test_size": int, "season": int, "va
 
 
 @register_dataset(
-    "series", kind="series", needs_path=True,
+    "series",
+    kind="series",
+    needs_path=True,
     expects="a CSV/Parquet file (wide: time + one column per series; long: id, time, value) or a shipped series "
-            f"({', '.join(BUILTIN_SERIES)}); options ?history=24&horizon=1&test_size=24&season=12&value=COL",
+    f"({', '.join(BUILTIN_SERIES)}); options ?history=24&horizon=1&test_size=24&season=12&value=COL",
     summary="forecasting: (history -> horizon) windows of a series, split in time order",
 )
 def load_forecast(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False) -> Dataset:
@@ -212,8 +234,9 @@ def load_forecast(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0
 
         raise UnknownNameError("shipped series (and no such file)", name, BUILTIN_SERIES)
     else:
-        groups, season = read_series_table(where, value=options.get("value"), time=options.get("time"),
-                                           id=options.get("id"))
+        groups, season = read_series_table(
+            where, value=options.get("value"), time=options.get("time"), id=options.get("id")
+        )
         source, name = str(where), where.stem
     season = options.get("season", season)
     shortest = min(len(v) for v in groups.values())
@@ -240,14 +263,35 @@ def load_forecast(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0
     for split, chunks in parts.items():
         xs = np.concatenate([c[0] for c in chunks]) if chunks else np.zeros((0, history))
         ys = np.concatenate([c[1] for c in chunks]) if chunks else np.zeros((0, horizon))
-        splits[split] = TensorDataset(torch.tensor(xs, dtype=torch.float32)[:, None, :],  # (N, 1, history)
-                                      torch.tensor(ys, dtype=torch.float32))  # (N, horizon)
+        splits[split] = TensorDataset(
+            torch.tensor(xs, dtype=torch.float32)[:, None, :],  # (N, 1, history)
+            torch.tensor(ys, dtype=torch.float32),
+        )  # (N, horizon)
     if len(splits["train"]) == 0:
-        raise DataError(f"No training windows in {source}: the series ({shortest} steps) is too short for "
-                        f"history={history}, horizon={horizon}, test_size={test_size}, val_size={val_size}.")
+        raise DataError(
+            f"No training windows in {source}: the series ({shortest} steps) is too short for "
+            f"history={history}, horizon={horizon}, test_size={test_size}, val_size={val_size}."
+        )
     scale = naive_errors / naive_count if naive_count else float("nan")
-    info = {"source": source, "season": season, "history": history, "horizon": horizon, "test_size": test_size,
-            "val_size": val_size, "series": len(groups), "mase_scale": scale}
-    return Dataset(name=name, kind="series", input_shape=(1, history), train=splits["train"], val=splits["val"],
-                   test=splits["test"], classes=None, task="regression", info=info,
-                   baseline=Baseline("seasonal naive", partial(seasonal_naive, season=season, horizon=horizon)))
+    info = {
+        "source": source,
+        "season": season,
+        "history": history,
+        "horizon": horizon,
+        "test_size": test_size,
+        "val_size": val_size,
+        "series": len(groups),
+        "mase_scale": scale,
+    }
+    return Dataset(
+        name=name,
+        kind="series",
+        input_shape=(1, history),
+        train=splits["train"],
+        val=splits["val"],
+        test=splits["test"],
+        classes=None,
+        task="regression",
+        info=info,
+        baseline=Baseline("seasonal naive", partial(seasonal_naive, season=season, horizon=horizon)),
+    )

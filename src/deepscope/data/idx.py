@@ -37,7 +37,16 @@ IDX_FILES = {
 }
 TORCHVISION_NAMES = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # its root/<Name>/raw/ folders
 FASHION_MNIST_CLASSES = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 ]
 
 
@@ -54,8 +63,9 @@ def _read_bytes(path: Path) -> bytes:
     try:
         return gzip.decompress(raw)
     except EOFError:
-        raise DataError(f"{path} is a truncated gzip file (it ends before the end of the stream); "
-                        "download or copy it again.") from None
+        raise DataError(
+            f"{path} is a truncated gzip file (it ends before the end of the stream); download or copy it again."
+        ) from None
     except (gzip.BadGzipFile, zlib.error, OSError) as error:
         raise DataError(f"{path} is a corrupt gzip file ({error}); download or copy it again.") from None
 
@@ -67,8 +77,9 @@ def read_idx(path: Path | str) -> np.ndarray:
     path = Path(path)
     data = _read_bytes(path)
     if len(data) < 4:
-        raise DataError(f"{path} is not an IDX file: it must start with a 4-byte magic number. "
-                        f"Received: {len(data)} byte(s).")
+        raise DataError(
+            f"{path} is not an IDX file: it must start with a 4-byte magic number. Received: {len(data)} byte(s)."
+        )
     zero, code, ndim = data[:2], data[2], data[3]
     if zero != b"\x00\x00" or code not in IDX_TYPES:
         raise DataError(
@@ -79,8 +90,10 @@ def read_idx(path: Path | str) -> np.ndarray:
         raise DataError(f"{path} is not a valid IDX file: it must declare at least 1 dimension. Received: 0.")
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise DataError(f"{path} is truncated: its header declares {ndim} dimension(s) ({header} bytes) "
-                        f"but the file holds {len(data)} bytes.")
+        raise DataError(
+            f"{path} is truncated: its header declares {ndim} dimension(s) ({header} bytes) "
+            f"but the file holds {len(data)} bytes."
+        )
     dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     dtype = np.dtype(IDX_TYPES[code])
     expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
@@ -123,17 +136,25 @@ def _read_split(folder: Path, split: str, num_classes: int) -> tuple[torch.Tenso
         raise DataError(f"{folder} must hold {' and '.join(IDX_FILES[split])} (each .gz or not).")
     images, labels = read_idx(image_path), read_idx(label_path)
     if images.ndim != 3 or images.dtype != np.uint8:
-        raise DataError(f"{image_path} must hold images: a 3-d uint8 IDX array (N, H, W). "
-                        f"Received: {images.ndim}-d {images.dtype} array of shape {images.shape}.")
+        raise DataError(
+            f"{image_path} must hold images: a 3-d uint8 IDX array (N, H, W). "
+            f"Received: {images.ndim}-d {images.dtype} array of shape {images.shape}."
+        )
     if labels.ndim != 1 or labels.dtype != np.uint8:
-        raise DataError(f"{label_path} must hold labels: a 1-d uint8 IDX array (N,). "
-                        f"Received: {labels.ndim}-d {labels.dtype} array of shape {labels.shape}.")
+        raise DataError(
+            f"{label_path} must hold labels: a 1-d uint8 IDX array (N,). "
+            f"Received: {labels.ndim}-d {labels.dtype} array of shape {labels.shape}."
+        )
     if len(images) != len(labels):
-        raise DataError(f"{image_path} and {label_path} must hold the same number of samples. "
-                        f"Received: {len(images):,} images and {len(labels):,} labels.")
+        raise DataError(
+            f"{image_path} and {label_path} must hold the same number of samples. "
+            f"Received: {len(images):,} images and {len(labels):,} labels."
+        )
     if len(labels) and labels.max() >= num_classes:
-        raise DataError(f"Labels in {label_path} must be integers in [0, {num_classes - 1}]. "
-                        f"Received: {int((labels >= num_classes).sum()):,} out of range, e.g. {int(labels.max())}.")
+        raise DataError(
+            f"Labels in {label_path} must be integers in [0, {num_classes - 1}]. "
+            f"Received: {int((labels >= num_classes).sum()):,} out of range, e.g. {int(labels.max())}."
+        )
     x = torch.from_numpy(images).unsqueeze(1)  # (N, 1, H, W) uint8
     y = torch.from_numpy(labels.astype(np.int64))  # (N,)
     return x, y
@@ -164,47 +185,85 @@ def load_idx_folder(
     if missing:
         where = f"the cache folder {folder}" if in_cache else f"{folder}"
         if not in_cache and not folder.exists():
-            raise DataError(f"Folder {folder} does not exist. '{name}:PATH' must name a folder holding the "
-                            f"{title} IDX files ({', '.join(missing)}, each .gz or not); "
-                            "add --download to fetch them into it.")
-        hint = (f"Put them there, pass a folder that holds them as '{name}:PATH', or add --download "
-                f"(Python: load({name!r}, download=True)) to fetch them")
-        raise DataError(f"{title} files are missing from {where}: {', '.join(missing)} (each .gz or not). "
-                        + (hint if in_cache else "Add --download to fetch them into it") + ".")
+            raise DataError(
+                f"Folder {folder} does not exist. '{name}:PATH' must name a folder holding the "
+                f"{title} IDX files ({', '.join(missing)}, each .gz or not); "
+                "add --download to fetch them into it."
+            )
+        hint = (
+            f"Put them there, pass a folder that holds them as '{name}:PATH', or add --download "
+            f"(Python: load({name!r}, download=True)) to fetch them"
+        )
+        raise DataError(
+            f"{title} files are missing from {where}: {', '.join(missing)} (each .gz or not). "
+            + (hint if in_cache else "Add --download to fetch them into it")
+            + "."
+        )
     x_train, y_train = _read_split(folder, "train", len(classes))
     x_test, y_test = _read_split(folder, "test", len(classes))
     if x_train.shape[1:] != x_test.shape[1:]:
-        raise DataError(f"{title} train and test images in {folder} must have the same size. "
-                        f"Received: {tuple(x_train.shape[2:])} and {tuple(x_test.shape[2:])}.")
+        raise DataError(
+            f"{title} train and test images in {folder} must have the same size. "
+            f"Received: {tuple(x_train.shape[2:])} and {tuple(x_test.shape[2:])}."
+        )
     train, val = split_train_val(x_train, y_train, val_fraction=val_fraction, seed=seed)
     return Dataset(
-        name=name, kind="image", input_shape=tuple(x_train.shape[1:]), train=unit_float(train), val=unit_float(val),
-        test=unit_float(TensorDataset(x_test, y_test)), classes=list(classes),
+        name=name,
+        kind="image",
+        input_shape=tuple(x_train.shape[1:]),
+        train=unit_float(train),
+        val=unit_float(val),
+        test=unit_float(TensorDataset(x_test, y_test)),
+        classes=list(classes),
         info={"source": str(folder), "format": "IDX", "scale": "x/255"},
     )
 
 
-_EXPECTS = ("a folder with train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
-            "t10k-labels-idx1-ubyte (each .gz or not); without PATH the cache folder, filled by --download")
+_EXPECTS = (
+    "a folder with train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+    "t10k-labels-idx1-ubyte (each .gz or not); without PATH the cache folder, filled by --download"
+)
 
 
 @register_dataset(
-    "mnist", kind="image", expects=_EXPECTS, downloadable=True,
+    "mnist",
+    kind="image",
+    expects=_EXPECTS,
+    downloadable=True,
     summary="MNIST handwritten digits, 28x28 grey, 60k train / 10k test (IDX files; PATH optional)",
 )
-def load_mnist(path: Path | None = None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False) -> Dataset:
+def load_mnist(
+    path: Path | None = None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False
+) -> Dataset:
     """MNIST as (N, 1, 28, 28) float32 in [0, 1] with labels 0-9."""
-    return load_idx_folder(path, name="mnist", title="MNIST", classes=[str(d) for d in range(10)],
-                           val_fraction=val_fraction, seed=seed, download=download)
+    return load_idx_folder(
+        path,
+        name="mnist",
+        title="MNIST",
+        classes=[str(d) for d in range(10)],
+        val_fraction=val_fraction,
+        seed=seed,
+        download=download,
+    )
 
 
 @register_dataset(
-    "fashion-mnist", kind="image", expects=_EXPECTS, downloadable=True,
+    "fashion-mnist",
+    kind="image",
+    expects=_EXPECTS,
+    downloadable=True,
     summary="Fashion-MNIST clothing, 28x28 grey, 60k train / 10k test, 10 classes (IDX files; PATH optional)",
 )
 def load_fashion_mnist(
     path: Path | None = None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False
 ) -> Dataset:
     """Fashion-MNIST as (N, 1, 28, 28) float32 in [0, 1] with its ten class names."""
-    return load_idx_folder(path, name="fashion-mnist", title="Fashion-MNIST", classes=FASHION_MNIST_CLASSES,
-                           val_fraction=val_fraction, seed=seed, download=download)
+    return load_idx_folder(
+        path,
+        name="fashion-mnist",
+        title="Fashion-MNIST",
+        classes=FASHION_MNIST_CLASSES,
+        val_fraction=val_fraction,
+        seed=seed,
+        download=download,
+    )

@@ -108,7 +108,7 @@ def border_mean(x: torch.Tensor) -> float:
     _, h, w = x.shape
     k = max(1, min(h, w) // 10)
     ring = torch.ones(h, w, dtype=torch.bool)
-    ring[k:h - k, k:w - k] = False
+    ring[k : h - k, k : w - k] = False
     return float(x[:, ring].mean())
 
 

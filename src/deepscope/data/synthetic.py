@@ -25,8 +25,16 @@ from deepscope.data.spec import Baseline, Dataset, split_train_val
 from deepscope.errors import DataError, invalid
 
 __all__ = [
-    "ADDITION_CHARS", "addition_keys", "addition_problems", "copy_last_frame", "copy_last_frame_mse", "decode", "encode",
-    "load_addition", "load_moving_squares", "moving_squares",
+    "ADDITION_CHARS",
+    "addition_keys",
+    "addition_problems",
+    "copy_last_frame",
+    "copy_last_frame_mse",
+    "decode",
+    "encode",
+    "load_addition",
+    "load_moving_squares",
+    "moving_squares",
 ]
 
 ADDITION_CHARS = " +0123456789"  # index 0 is the padding space, as sorted() orders Keras' chars
@@ -47,7 +55,7 @@ def addition_problems(n: int, digits: int, rng: np.random.Generator, exclude: np
     while len(pairs) < n:
         k = 2 * (n - len(pairs)) + 16
         lengths = rng.integers(1, digits + 1, size=(k, 2))
-        drawn = (rng.random((k, 2)) * 10.0 ** lengths).astype(np.int64)  # (k, 2)
+        drawn = (rng.random((k, 2)) * 10.0**lengths).astype(np.int64)  # (k, 2)
         key = drawn.min(axis=1) * 10**digits + drawn.max(axis=1)
         _, first = np.unique(key, return_index=True)
         first = np.sort(first)  # keep the order of drawing
@@ -85,11 +93,14 @@ def _addition_tensors(pairs: np.ndarray, digits: int, reverse: bool) -> tuple[to
 
 
 @register_dataset(
-    "addition", kind="sequence",
+    "addition",
+    kind="sequence",
     expects="nothing (generated); options digits=3&n=50000&reverse=1, e.g. addition:digits=2",
     summary="'a+b' strings -> their sum, character by character (Keras addition_rnn), generated",
 )
-def load_addition(path: Path | None = None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False) -> Dataset:
+def load_addition(
+    path: Path | None = None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False
+) -> Dataset:
     """Addition questions and answers as character indices (see the module docstring)."""
     where, options = parse_spec_options(path, {"digits": int, "n": int, "reverse": int}, what="addition")
     if where is not None:
@@ -104,18 +115,33 @@ def load_addition(path: Path | None = None, *, val_fraction: float = 0.1, seed: 
     # would hand the test split most of the few 1- and 2-digit questions). `seed` picks val.
     pool = addition_problems(n + max(n // 10, 1), digits, np.random.default_rng(ADDITION_SEED + digits))
     order = np.random.default_rng(ADDITION_SEED).permutation(len(pool))
-    test_pairs, pairs = pool[np.sort(order[: len(pool) - n])], pool[np.sort(order[len(pool) - n:])]
+    test_pairs, pairs = pool[np.sort(order[: len(pool) - n])], pool[np.sort(order[len(pool) - n :])]
     x, y = _addition_tensors(pairs, digits, reverse)
     train, val = split_train_val(x, y, val_fraction=val_fraction, seed=seed, stratify=False)
     test = TensorDataset(*_addition_tensors(test_pairs, digits, reverse))
-    return Dataset(name=f"addition{digits}", kind="sequence", input_shape=(2 * digits + 1,), train=train, val=val,
-                   test=test, classes=list(ADDITION_CHARS), task="seq2seq",
-                   info={"digits": digits, "n": n, "reversed": reverse, "vocabulary": ADDITION_CHARS})
+    return Dataset(
+        name=f"addition{digits}",
+        kind="sequence",
+        input_shape=(2 * digits + 1,),
+        train=train,
+        val=val,
+        test=test,
+        classes=list(ADDITION_CHARS),
+        task="seq2seq",
+        info={"digits": digits, "n": n, "reversed": reverse, "vocabulary": ADDITION_CHARS},
+    )
 
 
 # ----------------------------------------------------------------------------- moving squares
-def moving_squares(n: int, *, frames: int = 10, size: int = 24, squares: tuple[int, int] = (2, 4),
-                   side: tuple[int, int] = (3, 6), seed: int = 0) -> torch.Tensor:
+def moving_squares(
+    n: int,
+    *,
+    frames: int = 10,
+    size: int = 24,
+    squares: tuple[int, int] = (2, 4),
+    side: tuple[int, int] = (3, 6),
+    seed: int = 0,
+) -> torch.Tensor:
     """``n`` videos of ``frames`` frames (N, frames, 1, size, size) in {0, 1}: each has 2-3
     (``squares``) squares of side 3-5 (``side``) moving at 1-2 pixels per frame along each
     axis and bouncing off the edges. Rendered for all videos at once (no per-frame loop)."""
@@ -152,12 +178,14 @@ def copy_last_frame_mse(x: torch.Tensor, y: torch.Tensor) -> float:
 
 
 @register_dataset(
-    "moving_squares", kind="sequence",
+    "moving_squares",
+    kind="sequence",
     expects="nothing (generated); options n=2000&frames=10&size=24",
     summary="videos of bouncing squares, predict each next frame (Keras conv_lstm), generated",
 )
-def load_moving_squares(path: Path | None = None, *, val_fraction: float = 0.1, seed: int = 0,
-                        download: bool = False) -> Dataset:
+def load_moving_squares(
+    path: Path | None = None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False
+) -> Dataset:
     """Next-frame prediction: x = frames 0..T-1, y = frames 1..T, each (T, 1, size, size);
     10% more videos from a fixed seed form the test split."""
     where, options = parse_spec_options(path, {"n": int, "frames": int, "size": int}, what="moving_squares")
@@ -171,7 +199,15 @@ def load_moving_squares(path: Path | None = None, *, val_fraction: float = 0.1, 
     train, val = split_train_val(videos[:, :-1], videos[:, 1:], val_fraction=val_fraction, seed=seed, stratify=False)
     test = TensorDataset(test_videos[:, :-1], test_videos[:, 1:])
     x, y = test.tensors
-    return Dataset(name="moving_squares", kind="sequence", input_shape=(frames, 1, size, size), train=train, val=val,
-                   test=test, classes=None, task="regression",
-                   baseline=Baseline("copy the last frame", copy_last_frame),
-                   info={"frames": frames, "size": size, "test_copy_last_frame_mse": copy_last_frame_mse(x, y)})
+    return Dataset(
+        name="moving_squares",
+        kind="sequence",
+        input_shape=(frames, 1, size, size),
+        train=train,
+        val=val,
+        test=test,
+        classes=None,
+        task="regression",
+        baseline=Baseline("copy the last frame", copy_last_frame),
+        info={"frames": frames, "size": size, "test_copy_last_frame_mse": copy_last_frame_mse(x, y)},
+    )

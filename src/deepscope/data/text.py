@@ -51,8 +51,14 @@ IMDB_CLASSES = ["neg", "pos"]  # label 0 = negative, 1 = positive, as in Keras' 
 
 # Settings a text spec may carry after "?", with their defaults (ints: _INT_OPTIONS).
 TEXT_OPTIONS: dict[str, Any] = {
-    "maxlen": 200, "max_words": 20_000, "ngrams": 1, "max_ngrams": 0,
-    "padding": "pre", "truncating": "pre", "text_column": "text", "label_column": "label",
+    "maxlen": 200,
+    "max_words": 20_000,
+    "ngrams": 1,
+    "max_ngrams": 0,
+    "padding": "pre",
+    "truncating": "pre",
+    "text_column": "text",
+    "label_column": "label",
 }
 _INT_OPTIONS = ("maxlen", "max_words", "ngrams", "max_ngrams")
 
@@ -78,9 +84,11 @@ def spec_with_options(spec: str, options: Mapping[str, Any]) -> str:
 
 # ----------------------------------------------------------------------------- loaders
 @register_dataset(
-    "text", kind="text", needs_path=True,
+    "text",
+    kind="text",
+    needs_path=True,
     expects="a CSV/TSV/JSONL file with 'text' and 'label' columns (test split carved with a fixed seed), "
-            "or a folder holding train.* and test.* files; settings after '?', e.g. text:reviews.csv?maxlen=100",
+    "or a folder holding train.* and test.* files; settings after '?', e.g. text:reviews.csv?maxlen=100",
     summary="labelled texts from CSV/TSV/JSONL files (tokenized; vocabulary of the training texts)",
 )
 def _load_text_spec(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False) -> Dataset:
@@ -89,9 +97,11 @@ def _load_text_spec(path: Path | None, *, val_fraction: float = 0.1, seed: int =
 
 
 @register_dataset(
-    "imdb", kind="text", needs_path=True,
+    "imdb",
+    kind="text",
+    needs_path=True,
     expects="the aclImdb folder (train/pos, train/neg, test/pos, test/neg of <id>_<rating>.txt reviews); "
-            "settings after '?', e.g. imdb:aclImdb?maxlen=80",
+    "settings after '?', e.g. imdb:aclImdb?maxlen=80",
     summary="IMDB movie reviews, 25,000 train / 25,000 test, positive vs negative (Maas et al. 2011)",
 )
 def _load_imdb_spec(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False) -> Dataset:
@@ -127,8 +137,10 @@ def load_text(
     elif path.is_file():
         files = [path]
     else:
-        raise DataError(f"Text data {path} does not exist. Expected a CSV/TSV/JSONL file or a folder holding "
-                        f"train.* and test.* files.")
+        raise DataError(
+            f"Text data {path} does not exist. Expected a CSV/TSV/JSONL file or a folder holding "
+            f"train.* and test.* files."
+        )
     for f in files:
         if f.suffix.lower() not in TEXT_SUFFIXES:
             raise DataError(f"Text file {f} must end in one of {', '.join(TEXT_SUFFIXES)}. Received: {f.name}")
@@ -152,10 +164,21 @@ def load_text(
         classes = _classes(labels, files[0], label_column)
         y = _label_ids(labels, classes, files, n_train, label_column)
         train_docs, test_docs = _carve(y, TEXT_TEST_FRACTION, TEXT_TEST_SEED)
-    settings = dict(maxlen=maxlen, max_words=max_words, ngrams=ngrams, max_ngrams=max_ngrams, padding=padding,
-                    truncating=truncating)
-    return _dataset(path.stem if path.is_file() else path.name, corpus, y, train_docs, test_docs, classes, settings,
-                    val_fraction, seed, source=str(path))
+    settings = dict(
+        maxlen=maxlen, max_words=max_words, ngrams=ngrams, max_ngrams=max_ngrams, padding=padding, truncating=truncating
+    )
+    return _dataset(
+        path.stem if path.is_file() else path.name,
+        corpus,
+        y,
+        train_docs,
+        test_docs,
+        classes,
+        settings,
+        val_fraction,
+        seed,
+        source=str(path),
+    )
 
 
 def load_imdb(
@@ -182,8 +205,10 @@ def load_imdb(
     test_dirs = [path / "test" / c for c in IMDB_CLASSES]
     for folder in [path / "train" / c for c in IMDB_CLASSES] + test_dirs:
         if not folder.is_dir():
-            raise DataError(f"The aclImdb folder {path} has no {folder.relative_to(path)}/. Expected train/pos, "
-                            f"train/neg, test/pos and test/neg, each holding <id>_<rating>.txt reviews.")
+            raise DataError(
+                f"The aclImdb folder {path} has no {folder.relative_to(path)}/. Expected train/pos, "
+                f"train/neg, test/pos and test/neg, each holding <id>_<rating>.txt reviews."
+            )
 
     def listing(folders: list[Path]) -> list[tuple[Path, int]]:
         """(file, label) of every review, negatives first, each class in id order (val/ merged in)."""
@@ -205,10 +230,21 @@ def load_imdb(
     key = {"loader": "imdb", "files": _fingerprint(path, [f for f, _ in train_files + test_files])}
     corpus, labels, n_train = _cached_corpus(key, read, cache)
     y = np.asarray(labels, dtype=np.int64)
-    settings = dict(maxlen=maxlen, max_words=max_words, ngrams=ngrams, max_ngrams=max_ngrams, padding=padding,
-                    truncating=truncating)
-    return _dataset("imdb", corpus, y, np.arange(n_train), np.arange(n_train, len(y)), list(IMDB_CLASSES),
-                    settings, val_fraction, seed, source=str(path))
+    settings = dict(
+        maxlen=maxlen, max_words=max_words, ngrams=ngrams, max_ngrams=max_ngrams, padding=padding, truncating=truncating
+    )
+    return _dataset(
+        "imdb",
+        corpus,
+        y,
+        np.arange(n_train),
+        np.arange(n_train, len(y)),
+        list(IMDB_CLASSES),
+        settings,
+        val_fraction,
+        seed,
+        source=str(path),
+    )
 
 
 def from_texts(
@@ -249,10 +285,21 @@ def from_texts(
         train_docs, test_docs = _carve(y, TEXT_TEST_FRACTION, TEXT_TEST_SEED)
     else:
         train_docs, test_docs = np.arange(n_train), np.arange(n_train, len(y))
-    settings = dict(maxlen=maxlen, max_words=max_words, ngrams=ngrams, max_ngrams=max_ngrams, padding=padding,
-                    truncating=truncating)
-    return _dataset(name, Corpus.from_texts(all_texts), y, train_docs, test_docs, classes, settings, val_fraction,
-                    seed, source="python")
+    settings = dict(
+        maxlen=maxlen, max_words=max_words, ngrams=ngrams, max_ngrams=max_ngrams, padding=padding, truncating=truncating
+    )
+    return _dataset(
+        name,
+        Corpus.from_texts(all_texts),
+        y,
+        train_docs,
+        test_docs,
+        classes,
+        settings,
+        val_fraction,
+        seed,
+        source="python",
+    )
 
 
 # ----------------------------------------------------------------------------- file parsing
@@ -263,8 +310,9 @@ def read_labelled_texts(
     try:
         return _read_labelled_texts(Path(path), text_column, label_column)
     except UnicodeDecodeError as error:
-        raise DataError(f"Text file {path} is not UTF-8 text (byte {error.start}: {error.reason}); "
-                        f"save it as UTF-8.") from None
+        raise DataError(
+            f"Text file {path} is not UTF-8 text (byte {error.start}: {error.reason}); save it as UTF-8."
+        ) from None
 
 
 def _read_labelled_texts(path: Path, text_column: str, label_column: str) -> tuple[list[str], list[str]]:
@@ -290,8 +338,10 @@ def _read_labelled_texts(path: Path, text_column: str, label_column: str) -> tup
         with open(path, encoding="utf-8", newline="") as handle:
             reader = csv.DictReader(handle, delimiter=delimiter)
             if reader.fieldnames is None:
-                raise DataError(f"Text file {path} is empty; expected a header row with '{text_column}' and "
-                                f"'{label_column}' columns.")
+                raise DataError(
+                    f"Text file {path} is empty; expected a header row with '{text_column}' and "
+                    f"'{label_column}' columns."
+                )
             _check_columns(path, [c.strip() for c in reader.fieldnames], text_column, label_column, where="the header")
             reader.fieldnames = [c.strip() for c in reader.fieldnames]
             try:
@@ -311,9 +361,11 @@ def _check_columns(path: Path, columns: list[str], text_column: str, label_colum
         if wanted not in columns:
             near = closest(wanted, columns)
             hint = f" Did you mean {near[0]!r}?" if near else ""
-            raise DataError(f"Text file {path} has no column {wanted!r} ({where}).{hint} Columns: "
-                            f"{', '.join(map(repr, columns))}. Choose the columns with {arg}= "
-                            f"(or '?{arg}=NAME' in the data spec).")
+            raise DataError(
+                f"Text file {path} has no column {wanted!r} ({where}).{hint} Columns: "
+                f"{', '.join(map(repr, columns))}. Choose the columns with {arg}= "
+                f"(or '?{arg}=NAME' in the data spec)."
+            )
 
 
 def _text_value(value: Any, path: Path, line_no: int) -> str:
@@ -326,8 +378,9 @@ def _text_value(value: Any, path: Path, line_no: int) -> str:
 
 def _label_value(value: Any, path: Path, line_no: int, column: str) -> str:
     if value is None or (isinstance(value, str) and not value.strip()) or isinstance(value, (list, dict)):
-        raise DataError(f"{path}, line {line_no}: the {column!r} value must be a class name or int. "
-                        f"Received: {value!r}")
+        raise DataError(
+            f"{path}, line {line_no}: the {column!r} value must be a class name or int. Received: {value!r}"
+        )
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
@@ -343,8 +396,10 @@ def _sorted_labels(labels: Sequence[str]) -> list[str]:
 def _classes(labels: Sequence[str], path: Path, column: str) -> list[str]:
     classes = _sorted_labels(labels)
     if len(classes) < 2:
-        raise DataError(f"Text file {path} has only {len(classes)} distinct {column!r} value(s) ({classes}); "
-                        f"classification needs at least 2.")
+        raise DataError(
+            f"Text file {path} has only {len(classes)} distinct {column!r} value(s) ({classes}); "
+            f"classification needs at least 2."
+        )
     return classes
 
 
@@ -352,8 +407,10 @@ def _label_ids(labels: Sequence[str], classes: list[str], files: list[Path], n_t
     index = {c: i for i, c in enumerate(classes)}
     unknown = sorted({v for v in labels if v not in index})
     if unknown:
-        raise DataError(f"Text file {files[-1]} has {column!r} values {unknown[:5]} that the training file "
-                        f"{files[0]} never uses (classes: {classes}).")
+        raise DataError(
+            f"Text file {files[-1]} has {column!r} values {unknown[:5]} that the training file "
+            f"{files[0]} never uses (classes: {classes})."
+        )
     return np.asarray([index[v] for v in labels], dtype=np.int64)
 
 
@@ -361,8 +418,10 @@ def _find_split_file(folder: Path, split: str) -> Path:
     found = sorted(p for p in folder.iterdir() if p.stem == split and p.suffix.lower() in TEXT_SUFFIXES)
     if not found:
         present = sorted(p.name for p in folder.iterdir())[:10]
-        raise DataError(f"Text folder {folder} has no {split} file: expected {split}.csv, {split}.tsv or "
-                        f"{split}.jsonl. Found: {present}")
+        raise DataError(
+            f"Text folder {folder} has no {split} file: expected {split}.csv, {split}.tsv or "
+            f"{split}.jsonl. Found: {present}"
+        )
     if len(found) > 1:
         raise DataError(f"Text folder {folder} has several {split} files ({[p.name for p in found]}); keep one.")
     return found[0]
@@ -382,8 +441,18 @@ def _carve(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.nd
     return train.tensors[0].numpy(), test.tensors[0].numpy()
 
 
-def _dataset(name: str, corpus: Corpus, y: np.ndarray, train_docs: np.ndarray, test_docs: np.ndarray,
-             classes: list[str], settings: dict[str, Any], val_fraction: float, seed: int, source: str) -> Dataset:
+def _dataset(
+    name: str,
+    corpus: Corpus,
+    y: np.ndarray,
+    train_docs: np.ndarray,
+    test_docs: np.ndarray,
+    classes: list[str],
+    settings: dict[str, Any],
+    val_fraction: float,
+    seed: int,
+    source: str,
+) -> Dataset:
     vocab = Vocabulary.from_corpus(corpus, train_docs, **settings)
     x_train = vocab.encode_corpus(corpus, train_docs)  # (N_train, maxlen) int64
     x_test = vocab.encode_corpus(corpus, test_docs)  # (N_test, maxlen) int64
@@ -391,13 +460,23 @@ def _dataset(name: str, corpus: Corpus, y: np.ndarray, train_docs: np.ndarray, t
     train, val = split_train_val(x_train, y_t[train_docs], val_fraction=val_fraction, seed=seed)
     lengths = corpus.lengths[train_docs]
     info = {
-        "source": source, **settings, "vocab_size": len(vocab),
+        "source": source,
+        **settings,
+        "vocab_size": len(vocab),
         "mean_words": round(float(lengths.mean()), 1) if len(lengths) else 0.0,
         "truncated_fraction": round(float((lengths > settings["maxlen"]).mean()), 4) if len(lengths) else 0.0,
     }
-    return Dataset(name=name, kind="text", input_shape=(vocab.maxlen,), train=train, val=val,
-                   test=TensorDataset(x_test, y_t[test_docs]), classes=list(classes), info=info,
-                   files={"vocab.json": vocab.to_dict()})
+    return Dataset(
+        name=name,
+        kind="text",
+        input_shape=(vocab.maxlen,),
+        train=train,
+        val=val,
+        test=TensorDataset(x_test, y_t[test_docs]),
+        classes=list(classes),
+        info=info,
+        files={"vocab.json": vocab.to_dict()},
+    )
 
 
 # ----------------------------------------------------------------------------- cache

@@ -245,19 +245,34 @@ class Vocabulary:
 
     # ------------------------------------------------------------------ saving
     def to_dict(self) -> dict[str, Any]:
-        return {"format": VOCAB_FORMAT, "tokenizer": TOKENIZER_VERSION, "maxlen": self.maxlen, "ngrams": self.ngrams,
-                "padding": self.padding, "truncating": self.truncating, "num_words": self.num_words,
-                "tokens": self.tokens}
+        return {
+            "format": VOCAB_FORMAT,
+            "tokenizer": TOKENIZER_VERSION,
+            "maxlen": self.maxlen,
+            "ngrams": self.ngrams,
+            "padding": self.padding,
+            "truncating": self.truncating,
+            "num_words": self.num_words,
+            "tokens": self.tokens,
+        }
 
     @classmethod
     def from_dict(cls, saved: dict[str, Any], where: str = "vocabulary") -> Vocabulary:
         if not isinstance(saved, dict) or saved.get("format") != VOCAB_FORMAT or "tokens" not in saved:
             raise DataError(f"{where} is not a deepscope vocabulary (format {VOCAB_FORMAT}).")
         if saved.get("tokenizer") != TOKENIZER_VERSION:
-            raise DataError(f"{where} was written by tokenizer version {saved.get('tokenizer')}; this deepscope "
-                            f"tokenizes with version {TOKENIZER_VERSION}.")
-        return cls(list(saved["tokens"]), int(saved["num_words"]), int(saved["maxlen"]), int(saved["ngrams"]),
-                   saved["padding"], saved["truncating"])
+            raise DataError(
+                f"{where} was written by tokenizer version {saved.get('tokenizer')}; this deepscope "
+                f"tokenizes with version {TOKENIZER_VERSION}."
+            )
+        return cls(
+            list(saved["tokens"]),
+            int(saved["num_words"]),
+            int(saved["maxlen"]),
+            int(saved["ngrams"]),
+            saved["padding"],
+            saved["truncating"],
+        )
 
     def save(self, path: str | Path) -> Path:
         """Write the vocabulary as JSON (atomically: a temporary file, then a rename)."""
@@ -310,7 +325,7 @@ def _decode(code: int, base: int) -> list[int]:
 def _ngram_codes(ids: np.ndarray, lengths: np.ndarray, n: int, base: int, with_place: bool = False):
     """Codes of every n-gram inside each document of a ragged array (never across two
     documents); with ``with_place``, also each n-gram's (document, start position)."""
-    if base ** n + sum(base**m for m in range(2, n)) >= 2**62:
+    if base**n + sum(base**m for m in range(2, n)) >= 2**62:
         raise invalid("max_words", f"small enough for {n}-gram codes to fit in 64 bits", base - 2)
     doc = np.repeat(np.arange(len(lengths)), lengths)
     pos = np.arange(len(ids)) - np.repeat(np.cumsum(lengths) - lengths, lengths)

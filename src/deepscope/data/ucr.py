@@ -34,7 +34,16 @@ from deepscope.data.options import parse_spec_options
 from deepscope.data.spec import Dataset, split_train_val
 from deepscope.errors import DataError, UnknownNameError, invalid
 
-__all__ = ["FORMATS", "aeon_data_dir", "channel_stats", "load_ucr", "prepare_series", "read_series", "read_ucr_file", "shipped_sets"]
+__all__ = [
+    "FORMATS",
+    "aeon_data_dir",
+    "channel_stats",
+    "load_ucr",
+    "prepare_series",
+    "read_series",
+    "read_ucr_file",
+    "shipped_sets",
+]
 
 FORMATS = (".ts", ".arff", ".tsv")  # preference order when a folder holds several
 LENGTHS = ("resample", "pad")
@@ -159,8 +168,14 @@ def channel_stats(series: Sequence[np.ndarray]) -> tuple[list[float], list[float
     return values.mean(axis=1).tolist(), np.where(std > 1e-8, std, 1.0).tolist()
 
 
-def prepare_series(series: Sequence[np.ndarray], length: int, *, mode: str = "resample", norm: str = "series",
-                   stats: tuple[Sequence[float], Sequence[float]] | None = None) -> torch.Tensor:
+def prepare_series(
+    series: Sequence[np.ndarray],
+    length: int,
+    *,
+    mode: str = "resample",
+    norm: str = "series",
+    stats: tuple[Sequence[float], Sequence[float]] | None = None,
+) -> torch.Tensor:
     """Missing values filled, every series brought to ``length`` steps and normalised: a list
     of (C, T_i) arrays -> (N, C, length) float32. ``norm`` is 'series' (each series and
     channel to mean 0, std 1), 'channel' (each channel with ``stats`` = (means, stds), e.g.
@@ -173,7 +188,9 @@ def prepare_series(series: Sequence[np.ndarray], length: int, *, mode: str = "re
         raise invalid("stats", "the (means, stds) of each channel for norm='channel'", stats)
     channels = {s.shape[0] for s in series}
     if len(channels) != 1:
-        raise DataError(f"All series must have the same number of channels. Received: channel counts {sorted(channels)}.")
+        raise DataError(
+            f"All series must have the same number of channels. Received: channel counts {sorted(channels)}."
+        )
     out = torch.zeros(len(series), channels.pop(), length, dtype=torch.float64)  # (N, C, length)
     filled = [fill_missing(s) for s in series]
     by_length: dict[int, list[int]] = {}
@@ -184,8 +201,11 @@ def prepare_series(series: Sequence[np.ndarray], length: int, *, mode: str = "re
         if mode == "pad" and steps > length:
             raise DataError(f"A series has {steps} steps, more than the padded length {length}.")
         if mode == "resample" and steps != length:
-            batch = (batch.expand(-1, -1, length) if steps == 1
-                     else F.interpolate(batch, size=length, mode="linear", align_corners=True))  # (n, C, length)
+            batch = (
+                batch.expand(-1, -1, length)
+                if steps == 1
+                else F.interpolate(batch, size=length, mode="linear", align_corners=True)
+            )  # (n, C, length)
         if norm == "series":
             batch = _znorm(batch)
         elif norm == "channel":
@@ -208,7 +228,9 @@ def _find_pair(path: Path) -> tuple[Path, Path]:
     if path.is_file():
         stem = path.stem
         if not stem.upper().endswith("_TRAIN"):
-            raise DataError(f"UCR file {path} must be named NAME_TRAIN{path.suffix} (with NAME_TEST{path.suffix} beside it).")
+            raise DataError(
+                f"UCR file {path} must be named NAME_TRAIN{path.suffix} (with NAME_TEST{path.suffix} beside it)."
+            )
         test = path.with_name(stem[: -len("_TRAIN")] + "_TEST" + path.suffix)
         if not test.is_file():
             raise DataError(f"UCR test file {test} is missing (expected beside {path.name}).")
@@ -249,9 +271,11 @@ def _resolve(where: Path, download: bool) -> tuple[Path, Path, str]:
 
 
 @register_dataset(
-    "ucr", kind="series", needs_path=True,
+    "ucr",
+    kind="series",
+    needs_path=True,
     expects="a shipped set name (e.g. GunPoint, see `deepscope datasets --check ucr:GunPoint`) or a folder/file with "
-            "NAME_TRAIN and NAME_TEST .ts/.tsv/.arff files; options ?length=resample|pad&norm=auto|series|channel|none",
+    "NAME_TRAIN and NAME_TEST .ts/.tsv/.arff files; options ?length=resample|pad&norm=auto|series|channel|none",
     summary="UCR/UEA time-series classification (aeon's shipped sets offline, or your files), z-normalised",
 )
 def load_ucr(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False) -> Dataset:
@@ -282,8 +306,12 @@ def load_ucr(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0, dow
     if norm == "auto":
         norm = "series" if x_train[0].shape[0] == 1 else "channel"
     stats = channel_stats(x_train) if norm == "channel" else None  # training statistics only
-    preprocess = {"length": mode, "norm": norm, "steps": length,
-                  **({"mean": stats[0], "std": stats[1]} if stats else {})}
+    preprocess = {
+        "length": mode,
+        "norm": norm,
+        "steps": length,
+        **({"mean": stats[0], "std": stats[1]} if stats else {}),
+    }
     xt = prepare_series(x_train, length, mode=mode, norm=norm, stats=stats)  # (N, C, T)
     xs = prepare_series(x_test, length, mode=mode, norm=norm, stats=stats)
     yt = torch.tensor([index[c] for c in labels_train], dtype=torch.long)
@@ -292,17 +320,32 @@ def load_ucr(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0, dow
     name = train_file.stem[: -len("_TRAIN")]
     info = {
         "source": source,
-        "length": "equal" if equal else (f"resampled to {length} (longest training series)" if mode == "resample"
-                                         else f"zero-padded at the end to {length}"),
+        "length": "equal"
+        if equal
+        else (
+            f"resampled to {length} (longest training series)"
+            if mode == "resample"
+            else f"zero-padded at the end to {length}"
+        ),
         "preprocess": preprocess,
         "missing_values_filled": missing,
     }
-    return Dataset(name=name, kind="series", input_shape=tuple(xt.shape[1:]), train=train, val=val,
-                   test=TensorDataset(xs, ys), classes=classes, info=info)
+    return Dataset(
+        name=name,
+        kind="series",
+        input_shape=tuple(xt.shape[1:]),
+        train=train,
+        val=val,
+        test=TensorDataset(xs, ys),
+        classes=classes,
+        info=info,
+    )
 
 
 # ----------------------------------------------------------------------------- prediction input
-def read_series(path: str | Path, in_shape: tuple[int, int], preprocess: Mapping[str, Any] | None = None) -> torch.Tensor:
+def read_series(
+    path: str | Path, in_shape: tuple[int, int], preprocess: Mapping[str, Any] | None = None
+) -> torch.Tensor:
     """Series to predict on, prepared as at training time: (N, C, T) for ``in_shape`` (C, T).
     ``preprocess`` is the training data's ``info["preprocess"]`` (default: resample, and
     per-series z-normalisation).
@@ -323,8 +366,9 @@ def read_series(path: str | Path, in_shape: tuple[int, int], preprocess: Mapping
         raise DataError(f"{path} holds series with {wrong[0]} channel(s); the model expects {channels}.")
     prep = dict(preprocess or {})
     stats = (prep["mean"], prep["std"]) if prep.get("norm") == "channel" else None
-    return prepare_series(series, steps, mode=prep.get("length", "resample"), norm=prep.get("norm", "series"),
-                          stats=stats)
+    return prepare_series(
+        series, steps, mode=prep.get("length", "resample"), norm=prep.get("norm", "series"), stats=stats
+    )
 
 
 def _read_csv_rows(path: Path, channels: int) -> list[np.ndarray]:
@@ -339,7 +383,9 @@ def _read_csv_rows(path: Path, channels: int) -> list[np.ndarray]:
         except ValueError:
             if number == 1:  # a header row
                 continue
-            raise DataError(f"{path}, line {number}: every cell must be a number (or empty). Received: {line[:60]!r}") from None
+            raise DataError(
+                f"{path}, line {number}: every cell must be a number (or empty). Received: {line[:60]!r}"
+            ) from None
         if len(values) % channels:
             raise DataError(f"{path}, line {number}: {len(values)} values do not split into {channels} channels.")
         series.append(_strip_trailing_nan(values.reshape(channels, -1)))

@@ -46,5 +46,9 @@ __all__ = [
     "reading",
     "spatial_layers",
     "top_patches",
-    "Neighbours", "WordMap", "embedding_weights", "nearest_words", "word_map",
+    "Neighbours",
+    "WordMap",
+    "embedding_weights",
+    "nearest_words",
+    "word_map",
 ]

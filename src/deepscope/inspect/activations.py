@@ -20,9 +20,9 @@ __all__ = ["FeatureMaps", "feature_maps"]
 class FeatureMaps:
     """Layer outputs for one input. ``maps[name]`` is (C, H, W); ``labels[name]`` describes the layer."""
 
-    input: np.ndarray                # (C, H, W)
-    maps: dict[str, np.ndarray]      # layer name -> (C_l, H_l, W_l)
-    labels: dict[str, str]           # layer name -> "0: Conv2d 1->32, 3x3"
+    input: np.ndarray  # (C, H, W)
+    maps: dict[str, np.ndarray]  # layer name -> (C_l, H_l, W_l)
+    labels: dict[str, str]  # layer name -> "0: Conv2d 1->32, 3x3"
 
     @property
     def layers(self) -> list[str]:
@@ -50,5 +50,6 @@ def feature_maps(model: nn.Module, x: torch.Tensor, layers: Sequence[str] | None
         if out.ndim != 4:
             raise invalid("layers", "layers with (N, C, H, W) outputs", f"{name} with output shape {tuple(out.shape)}")
         maps[name] = out[0].float().cpu().numpy()  # (C, H, W)
-    return FeatureMaps(input=x.detach().float().cpu().numpy(), maps=maps,
-                       labels={name: describe_layer(model, name) for name in names})
+    return FeatureMaps(
+        input=x.detach().float().cpu().numpy(), maps=maps, labels={name: describe_layer(model, name) for name in names}
+    )

@@ -43,7 +43,7 @@ def penultimate_layer(model: nn.Module) -> str:
     their layer explicitly."""
     names = [n for n, m in model.named_modules() if n and not list(m.children())]
     linear = [i for i, n in enumerate(names) if isinstance(get_layer(model, n), nn.Linear)]
-    before = names[:linear[-1]] if linear else []
+    before = names[: linear[-1]] if linear else []
     while before and isinstance(get_layer(model, before[-1]), _PASS_THROUGH):
         before.pop()  # in eval mode these return their input: name the layer that computes it
     if not before:
@@ -84,19 +84,31 @@ def embedding_map(
     model.eval()
     try:
         with reading(model, [layer]) as read:
-            features = torch.cat([read(chosen[i:i + batch_size].to(device))[layer].flatten(1).float().cpu()
-                                  for i in range(0, len(chosen), batch_size)]).numpy()  # (n, F)
+            features = torch.cat(
+                [
+                    read(chosen[i : i + batch_size].to(device))[layer].flatten(1).float().cpu()
+                    for i in range(0, len(chosen), batch_size)
+                ]
+            ).numpy()  # (n, F)
     finally:
         model.train(was_training)
     dims = min(pca_dims, *features.shape)
-    reduced = PCA(n_components=dims, random_state=seed).fit_transform(features) if dims < features.shape[1] else features
+    reduced = (
+        PCA(n_components=dims, random_state=seed).fit_transform(features) if dims < features.shape[1] else features
+    )
     perplexity = min(perplexity, (len(indices) - 1) / 3)
     # One OpenMP thread: on a busy 2-core machine t-SNE's threads spin against each other
     # (300 points: 43 s with the default threads, 1.7 s with one, measured here).
     with threadpool_limits(limits=1, user_api="openmp"):
         coords = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(reduced)
     classes = getattr(data, "classes", None)
-    return Embedding(layer=layer, coords=coords.astype(np.float32),
-                     labels=None if y is None else y[torch.from_numpy(indices)].numpy(),
-                     indices=indices, images=chosen.float().numpy(), features=int(features.shape[1]),
-                     pca_dims=int(dims), classes=list(classes) if classes else None)
+    return Embedding(
+        layer=layer,
+        coords=coords.astype(np.float32),
+        labels=None if y is None else y[torch.from_numpy(indices)].numpy(),
+        indices=indices,
+        images=chosen.float().numpy(),
+        features=int(features.shape[1]),
+        pca_dims=int(dims),
+        classes=list(classes) if classes else None,
+    )

@@ -22,9 +22,9 @@ class Filters:
 
     layer: str
     label: str
-    kernels: np.ndarray   # (K, C, kh, kw)
-    reduce: str           # "none" or "mean"
-    in_channels: int      # the layer's input channels before any averaging
+    kernels: np.ndarray  # (K, C, kh, kw)
+    reduce: str  # "none" or "mean"
+    in_channels: int  # the layer's input channels before any averaging
 
 
 def filters(model: nn.Module, layer: str | None = None, *, reduce: str = "auto") -> Filters:
@@ -43,11 +43,19 @@ def filters(model: nn.Module, layer: str | None = None, *, reduce: str = "auto")
         layer = names[0]
     module = get_layer(model, layer)
     if not isinstance(module, nn.Conv2d):
-        raise invalid("layer", f"the name of an nn.Conv2d layer (one of {conv_layers(model)})",
-                      f"{layer} ({type(module).__name__})")
+        raise invalid(
+            "layer",
+            f"the name of an nn.Conv2d layer (one of {conv_layers(model)})",
+            f"{layer} ({type(module).__name__})",
+        )
     weight = module.weight.detach().float().cpu().numpy()  # (K, C/groups, kh, kw)
     if reduce == "auto":
         reduce = "none" if weight.shape[1] in (1, 3) else "mean"
     kernels = weight.mean(axis=1, keepdims=True) if reduce == "mean" else weight  # (K, 1 | C, kh, kw)
-    return Filters(layer=layer, label=describe_layer(model, layer), kernels=kernels, reduce=reduce,
-                   in_channels=int(weight.shape[1]))
+    return Filters(
+        layer=layer,
+        label=describe_layer(model, layer),
+        kernels=kernels,
+        reduce=reduce,
+        in_channels=int(weight.shape[1]),
+    )

@@ -26,7 +26,9 @@ def as_images(data: Any, name: str = "data") -> tuple[torch.Tensor, torch.Tensor
     else:
         raise invalid(name, _EXPECTED, type(data).__name__)
     if x.ndim != 4 or not x.is_floating_point():
-        raise invalid(name, f"{_EXPECTED}, holding float images (N, C, H, W)", f"{x.dtype} tensor of shape {tuple(x.shape)}")
+        raise invalid(
+            name, f"{_EXPECTED}, holding float images (N, C, H, W)", f"{x.dtype} tensor of shape {tuple(x.shape)}"
+        )
     if len(x) == 0:
         raise invalid(name, "a non-empty set of images", f"0 images of shape {tuple(x.shape[1:])}")
     return x, y

@@ -14,7 +14,16 @@ from torch import nn
 
 from deepscope.errors import UnknownNameError, invalid
 
-__all__ = ["CONV_TYPES", "POOL_TYPES", "conv_layers", "describe_layer", "get_layer", "layer_outputs", "reading", "spatial_layers"]
+__all__ = [
+    "CONV_TYPES",
+    "POOL_TYPES",
+    "conv_layers",
+    "describe_layer",
+    "get_layer",
+    "layer_outputs",
+    "reading",
+    "spatial_layers",
+]
 
 CONV_TYPES = (nn.Conv2d,)
 POOL_TYPES = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.LPPool2d)
@@ -60,7 +69,9 @@ class _Stop(Exception):
 
 
 @contextmanager
-def reading(model: nn.Module, layers: Sequence[str], *, stop: bool = True) -> Iterator[Callable[[torch.Tensor], dict[str, torch.Tensor]]]:
+def reading(
+    model: nn.Module, layers: Sequence[str], *, stop: bool = True
+) -> Iterator[Callable[[torch.Tensor], dict[str, torch.Tensor]]]:
     """Register forward hooks on ``layers`` once and yield ``read(x)``, which runs one forward
     pass on the batch ``x`` and returns the layers' outputs; the hooks go when the block ends.
     Use it for many passes (one per batch or per optimisation step); see :func:`layer_outputs`."""
@@ -97,7 +108,9 @@ def reading(model: nn.Module, layers: Sequence[str], *, stop: bool = True) -> It
             handle.remove()
 
 
-def layer_outputs(model: nn.Module, x: torch.Tensor, layers: Sequence[str], *, stop: bool = True) -> dict[str, torch.Tensor]:
+def layer_outputs(
+    model: nn.Module, x: torch.Tensor, layers: Sequence[str], *, stop: bool = True
+) -> dict[str, torch.Tensor]:
     """The outputs of ``layers`` for the batch ``x`` (N, ...), from ONE forward pass with hooks.
 
     With ``stop=True`` the pass ends as soon as every requested layer has run, so the layers

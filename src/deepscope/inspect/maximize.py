@@ -47,10 +47,10 @@ class Maximized:
     layer: str
     channel: int
     objective: str
-    input: np.ndarray           # (C, H, W) in value_range
-    activation: float           # objective of ``input`` (no jitter), the number to compare with data_max
-    start_activation: float     # objective of the starting input
-    history: np.ndarray         # (steps,) objective during the ascent (on the jittered input)
+    input: np.ndarray  # (C, H, W) in value_range
+    activation: float  # objective of ``input`` (no jitter), the number to compare with data_max
+    start_activation: float  # objective of the starting input
+    history: np.ndarray  # (steps,) objective during the ascent (on the jittered input)
     data_max: float | None = None  # the same statistic's maximum over real data, when data was given
     box: tuple[int, int, int, int] | None = None  # (top, left, bottom, right): what the centre unit sees
 
@@ -116,12 +116,15 @@ def maximize_channels(
     try:
         with reading(model, [layer]) as read:  # hooks registered once for all steps
             grey = (low + high) / 2
-            _, num_channels, map_h, map_w = _objective(read, torch.full((1, *in_shape), grey, device=device), layer).shape
+            _, num_channels, map_h, map_w = _objective(
+                read, torch.full((1, *in_shape), grey, device=device), layer
+            ).shape
             channels = list(range(num_channels)) if channels is None else [int(c) for c in channels]
             bad = [c for c in channels if not 0 <= c < num_channels]
             if bad or not channels:
-                raise invalid("channels", f"channel indices in [0, {num_channels - 1}] for layer {layer!r}",
-                              bad or channels)
+                raise invalid(
+                    "channels", f"channel indices in [0, {num_channels - 1}] for layer {layer!r}", bad or channels
+                )
             index = torch.tensor(channels, device=device)
             generator = torch.Generator().manual_seed(seed)
             noise = torch.randn((len(channels), *in_shape), generator=generator) * 0.01 * (high - low)
@@ -158,15 +161,24 @@ def maximize_channels(
     box = _centre_box(model, layer, (map_h, map_w), in_shape[1:]) if objective == "center" else None
     inputs = x.detach().cpu().numpy()
     return [
-        Maximized(layer=layer, channel=c, objective=objective, input=inputs[i], activation=float(final[i]),
-                  start_activation=float(start[i]), history=history[:, i].numpy(),
-                  data_max=None if reference is None else float(reference[i]), box=box)
+        Maximized(
+            layer=layer,
+            channel=c,
+            objective=objective,
+            input=inputs[i],
+            activation=float(final[i]),
+            start_activation=float(start[i]),
+            history=history[:, i].numpy(),
+            data_max=None if reference is None else float(reference[i]),
+            box=box,
+        )
         for i, c in enumerate(channels)
     ]
 
 
-def _centre_box(model: nn.Module, layer: str, map_shape: tuple[int, int],
-                image_shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+def _centre_box(
+    model: nn.Module, layer: str, map_shape: tuple[int, int], image_shape: tuple[int, int]
+) -> tuple[int, int, int, int] | None:
     """The input pixels the centre unit sees (top, left, bottom, right), clipped to the image;
     None where the receptive field cannot be computed (a non-sequential model)."""
     try:
@@ -178,7 +190,9 @@ def _centre_box(model: nn.Module, layer: str, map_shape: tuple[int, int],
 
 
 @torch.no_grad()
-def data_max(model: nn.Module, data: Any, layer: str, *, objective: str = "center", batch_size: int = 256) -> np.ndarray:
+def data_max(
+    model: nn.Module, data: Any, layer: str, *, objective: str = "center", batch_size: int = 256
+) -> np.ndarray:
     """Per channel of ``layer``, the largest value over ``data`` of the statistic that
     ``objective`` optimises: (C,). ``"center"``: the largest activation at any position of any
     image; ``"mean"``: the largest mean of the map over the images. One forward pass per batch."""
@@ -192,7 +206,7 @@ def data_max(model: nn.Module, data: Any, layer: str, *, objective: str = "cente
     try:
         with reading(model, [layer]) as read:
             for start in range(0, len(x), batch_size):
-                maps = _objective(read, x[start:start + batch_size].to(device), layer).flatten(2)  # (B, C, H'W')
+                maps = _objective(read, x[start : start + batch_size].to(device), layer).flatten(2)  # (B, C, H'W')
                 top = (maps.amax(dim=2) if objective == "center" else maps.mean(dim=2)).amax(dim=0)  # (C,)
                 best = top if best is None else torch.maximum(best, top)
     finally:
@@ -200,8 +214,13 @@ def data_max(model: nn.Module, data: Any, layer: str, *, objective: str = "cente
     return best.float().cpu().numpy()
 
 
-def _objective(read: Callable[[torch.Tensor], dict[str, torch.Tensor]], x: torch.Tensor, layer: str,
-               index: torch.Tensor | None = None, objective: str = "center") -> torch.Tensor:
+def _objective(
+    read: Callable[[torch.Tensor], dict[str, torch.Tensor]],
+    x: torch.Tensor,
+    layer: str,
+    index: torch.Tensor | None = None,
+    objective: str = "center",
+) -> torch.Tensor:
     """(n,) objective of channel ``index[i]`` for input ``x[i]``; with ``index=None`` the layer
     output itself (n, C, H', W')."""
     out = read(x)[layer]  # (n, C, H', W')

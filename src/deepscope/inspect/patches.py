@@ -79,10 +79,13 @@ def top_patches(
     try:
         with reading(model, [layer]) as read:  # hooks registered once for all batches
             for start in range(0, len(x), batch_size):
-                out = read(x[start:start + batch_size].to(device))[layer]  # (B, C, H', W')
+                out = read(x[start : start + batch_size].to(device))[layer]  # (B, C, H', W')
                 if out.ndim != 4:
-                    raise invalid("layer", "a conv or pool layer with (N, C, H, W) outputs",
-                                  f"{layer} with output shape {tuple(out.shape)}")
+                    raise invalid(
+                        "layer",
+                        "a conv or pool layer with (N, C, H, W) outputs",
+                        f"{layer} with output shape {tuple(out.shape)}",
+                    )
                 width = out.shape[3]
                 values, pos = out.flatten(2).max(dim=2)  # (B, C) strongest position of each map
                 index = torch.arange(start, start + len(out), device=device)[:, None].expand_as(values)  # (B, C)
@@ -96,21 +99,27 @@ def top_patches(
         model.train(was_training)
     values, index, pos = best_values.T.cpu(), best_index.T.cpu(), best_pos.T.cpu()  # (C, k)
     rows, cols = pos // width, pos % width
-    top = field.offset[0] + rows * field.jump[0]   # (C, k) input row where the field starts
+    top = field.offset[0] + rows * field.jump[0]  # (C, k) input row where the field starts
     left = field.offset[1] + cols * field.jump[1]
     patches = _crop(x, index.flatten(), top.flatten(), left.flatten(), field.size, pad_value)
     channels = values.shape[0]
     return TopPatches(
-        layer=layer, label=describe_layer(model, layer),
+        layer=layer,
+        label=describe_layer(model, layer),
         patches=patches.reshape(channels, k, *patches.shape[1:]).numpy(),  # (C, k, C_in, s_h, s_w)
-        values=values.float().numpy(), indices=index.numpy(), positions=torch.stack([rows, cols], -1).numpy(),
+        values=values.float().numpy(),
+        indices=index.numpy(),
+        positions=torch.stack([rows, cols], -1).numpy(),
         boxes=torch.stack([top, left, top + field.size[0], left + field.size[1]], -1).numpy(),
-        rf_size=field.size, rf_jump=field.jump, num_images=len(x),
+        rf_size=field.size,
+        rf_jump=field.jump,
+        num_images=len(x),
     )
 
 
-def _crop(x: torch.Tensor, index: torch.Tensor, top: torch.Tensor, left: torch.Tensor,
-          size: tuple[int, int], pad_value: float) -> torch.Tensor:
+def _crop(
+    x: torch.Tensor, index: torch.Tensor, top: torch.Tensor, left: torch.Tensor, size: tuple[int, int], pad_value: float
+) -> torch.Tensor:
     """Crops (M, C, s_h, s_w) of images ``x[index]`` starting at (top, left), padded outside."""
     sh, sw = size
     images = F.pad(x[index].float(), (sw, sw, sh, sh), value=pad_value)  # (M, C, H + 2 s_h, W + 2 s_w)

@@ -64,8 +64,11 @@ def embedding_weights(model: nn.Module, layer: str | None = None) -> tuple[str, 
 
 def _check_tokens(tokens: Sequence[str], weights: torch.Tensor) -> None:
     if isinstance(tokens, str) or len(tokens) != len(weights):
-        raise invalid("tokens", f"the vocabulary's token list ({len(weights)} entries, one per embedding row)",
-                      f"<{len(tokens)} entries>")
+        raise invalid(
+            "tokens",
+            f"the vocabulary's token list ({len(weights)} entries, one per embedding row)",
+            f"<{len(tokens)} entries>",
+        )
 
 
 @torch.no_grad()
@@ -95,8 +98,10 @@ def nearest_words(
         if word not in index or index[word] < RESERVED:
             near = closest(word, [t for t in tokens[RESERVED:] if " " not in t])
             hint = f" Did you mean {' or '.join(map(repr, near))}?" if near else ""
-            raise InvalidArgumentError(f"`words` must be words of the vocabulary ({len(tokens) - RESERVED} entries). "
-                                       f"Received: {word!r}, which is not in it.{hint}")
+            raise InvalidArgumentError(
+                f"`words` must be words of the vocabulary ({len(tokens) - RESERVED} entries). "
+                f"Received: {word!r}, which is not in it.{hint}"
+            )
         similarity = unit @ unit[index[word]]  # (V,) cosine similarities
         similarity[~candidates] = -2.0
         similarity[index[word]] = -2.0
@@ -138,13 +143,25 @@ def word_map(
     if method == "pca":
         coords = PCA(n_components=2, random_state=seed).fit_transform(vectors)
     else:
-        coords = TSNE(n_components=2, perplexity=min(perplexity, (len(ids) - 1) / 3), init="pca", metric="cosine",
-                      random_state=seed).fit_transform(vectors)
+        coords = TSNE(
+            n_components=2,
+            perplexity=min(perplexity, (len(ids) - 1) / 3),
+            init="pca",
+            metric="cosine",
+            random_state=seed,
+        ).fit_transform(vectors)
     scores = None
     if maxlen is not None:
         scores = _single_word_scores(model, ids, maxlen)
-    return WordMap(words=[tokens[i] for i in ids], coords=coords.astype(np.float32), method=method, layer=name,
-                   dims=int(vectors.shape[1]), scores=scores, classes=list(classes) if classes else None)
+    return WordMap(
+        words=[tokens[i] for i in ids],
+        coords=coords.astype(np.float32),
+        method=method,
+        layer=name,
+        dims=int(vectors.shape[1]),
+        scores=scores,
+        classes=list(classes) if classes else None,
+    )
 
 
 def _single_word_scores(model: nn.Module, ids: list[int], maxlen: int) -> np.ndarray:
@@ -155,7 +172,7 @@ def _single_word_scores(model: nn.Module, ids: list[int], maxlen: int) -> np.nda
     was_training = model.training
     model.eval()
     try:
-        probs = torch.cat([F.softmax(model(x[i:i + 256].to(device)), dim=1).cpu() for i in range(0, len(x), 256)])
+        probs = torch.cat([F.softmax(model(x[i : i + 256].to(device)), dim=1).cpu() for i in range(0, len(x), 256)])
     finally:
         model.train(was_training)
     return probs.numpy()

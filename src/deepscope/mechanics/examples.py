@@ -17,11 +17,11 @@ def example_image(name: str) -> np.ndarray:
     and a horizontal bar along row 5)."""
     image = np.zeros((7, 7))
     if name == "cross":
-        image[1:6, 3] = 1.0   # vertical bar, rows 1..5
-        image[3, 1:6] = 1.0   # horizontal bar, cols 1..5
+        image[1:6, 3] = 1.0  # vertical bar, rows 1..5
+        image[3, 1:6] = 1.0  # horizontal bar, cols 1..5
     elif name == "ell":
-        image[1:6, 1] = 1.0   # vertical bar, rows 1..5
-        image[5, 1:6] = 1.0   # horizontal bar, cols 1..5
+        image[1:6, 1] = 1.0  # vertical bar, rows 1..5
+        image[5, 1:6] = 1.0  # horizontal bar, cols 1..5
     else:
         raise UnknownNameError("example image", name, EXAMPLE_IMAGES)
     return image

@@ -22,7 +22,7 @@ def shift_image(image: np.ndarray, pixels: int) -> np.ndarray:
     if isinstance(pixels, bool) or not isinstance(pixels, (int, np.integer)) or not 0 <= pixels < width:
         raise invalid("shift", f"an int in [0, {width - 1}] (the image is {width} pixels wide)", pixels)
     shifted = np.zeros_like(x)
-    shifted[..., pixels:] = x[..., :width - pixels]
+    shifted[..., pixels:] = x[..., : width - pixels]
     return shifted
 
 
@@ -30,17 +30,18 @@ def shift_image(image: np.ndarray, pixels: int) -> np.ndarray:
 class ShiftInvariance:
     """Pooled outputs of an image and of shifted copies; dicts are keyed by the shift in pixels."""
 
-    image: np.ndarray                       # (H, W) or (C, H, W)
-    size: int                               # pooling window = stride
-    mode: str                               # 'max' or 'avg'
-    pooled: np.ndarray                      # pool(image): (H', W') or (C, H', W')
-    shifted: dict[int, np.ndarray]          # shift -> image moved right by shift pixels
-    pooled_shifted: dict[int, np.ndarray]   # shift -> pool(shifted image)
-    unchanged: dict[int, float]             # shift -> fraction of pooled outputs equal to pooled
+    image: np.ndarray  # (H, W) or (C, H, W)
+    size: int  # pooling window = stride
+    mode: str  # 'max' or 'avg'
+    pooled: np.ndarray  # pool(image): (H', W') or (C, H', W')
+    shifted: dict[int, np.ndarray]  # shift -> image moved right by shift pixels
+    pooled_shifted: dict[int, np.ndarray]  # shift -> pool(shifted image)
+    unchanged: dict[int, float]  # shift -> fraction of pooled outputs equal to pooled
 
 
-def pooling_shift_invariance(image: np.ndarray, shifts: tuple[int, ...] = (1, 4), size: int = 2,
-                             mode: str = "max") -> ShiftInvariance:
+def pooling_shift_invariance(
+    image: np.ndarray, shifts: tuple[int, ...] = (1, 4), size: int = 2, mode: str = "max"
+) -> ShiftInvariance:
     """Pool ``image`` and copies shifted right by each of ``shifts`` pixels, and measure the
     fraction of pooled outputs (same position) that did not change.
 
@@ -53,7 +54,7 @@ def pooling_shift_invariance(image: np.ndarray, shifts: tuple[int, ...] = (1, 4)
         raise invalid("mode", "'max' or 'avg'", mode)
     pool = max_pool2d if mode == "max" else avg_pool2d
     x = as_array(image, "image", (2, 3), "(H, W) or (C, H, W)")
-    pooled = pool(x, size)                                        # (..., H // size, W // size)
+    pooled = pool(x, size)  # (..., H // size, W // size)
     shifted, pooled_shifted, unchanged = {}, {}, {}
     for shift in shifts:
         moved = shift_image(x, shift)

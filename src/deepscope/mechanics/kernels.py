@@ -16,7 +16,7 @@ __all__ = ["KERNELS", "get_kernel", "load_kernel"]
 
 def _frozen(rows: list[list[float]]) -> np.ndarray:
     array = np.array(rows, dtype=np.float64)
-    array.setflags(write=False)   # shared module constant: nobody may edit it in place
+    array.setflags(write=False)  # shared module constant: nobody may edit it in place
     return array
 
 
@@ -25,12 +25,12 @@ _SOBEL_X = [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
 
 KERNELS: dict[str, np.ndarray] = {
     "identity": _frozen([[0, 0, 0], [0, 1, 0], [0, 0, 0]]),
-    "blur": _frozen([[1 / 9] * 3] * 3),                          # 3x3 box: the window's mean
-    "edge-h": _frozen(_EDGE_H),                                  # bright horizontal line: high
-    "edge-v": _frozen(np.array(_EDGE_H).T.tolist()),             # bright vertical line: high
+    "blur": _frozen([[1 / 9] * 3] * 3),  # 3x3 box: the window's mean
+    "edge-h": _frozen(_EDGE_H),  # bright horizontal line: high
+    "edge-v": _frozen(np.array(_EDGE_H).T.tolist()),  # bright vertical line: high
     "sharpen": _frozen([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
-    "sobel-x": _frozen(_SOBEL_X),                                # left-to-right brightness change
-    "sobel-y": _frozen(np.array(_SOBEL_X).T.tolist()),           # top-to-bottom brightness change
+    "sobel-x": _frozen(_SOBEL_X),  # left-to-right brightness change
+    "sobel-y": _frozen(np.array(_SOBEL_X).T.tolist()),  # top-to-bottom brightness change
 }
 """Named kernels: read-only (3, 3) float64 arrays (a constant table: never add to it; pass your
 own kernel arrays instead). ``edge-h`` has rows -1 -1 -1 / 2 2 2 / -1 -1 -1."""
@@ -77,11 +77,14 @@ def _parse_rows(text: str, name: str) -> np.ndarray:
         try:
             rows.append([float(v) for v in line.replace(",", " ").split()])
         except ValueError:
-            raise DataError(f"Kernel file {name}, line {number}: expected numbers separated by commas "
-                            f"or spaces. Received: {line!r}") from None
+            raise DataError(
+                f"Kernel file {name}, line {number}: expected numbers separated by commas or spaces. Received: {line!r}"
+            ) from None
         if len(rows[-1]) != len(rows[0]):
-            raise DataError(f"Kernel file {name}, line {number}: every row must have {len(rows[0])} "
-                            f"numbers like the first. Received: {len(rows[-1])}")
+            raise DataError(
+                f"Kernel file {name}, line {number}: every row must have {len(rows[0])} "
+                f"numbers like the first. Received: {len(rows[-1])}"
+            )
     if not rows:
         raise DataError(f"Kernel file {name} holds no numbers.")
     return np.array(rows)

@@ -86,11 +86,15 @@ def conv2d(image: np.ndarray, kernel: np.ndarray, *, padding: Padding = 0, strid
     x = as_array(image, "image", (2, 3), "(H, W) or (C, H, W)")
     w = as_array(kernel, "kernel", (2, 3, 4), "(kh, kw), (C, kh, kw) or (K, C, kh, kw)")
     stride = positive_int(stride)
-    x3 = x if x.ndim == 3 else x[None]                         # (C, H, W)
+    x3 = x if x.ndim == 3 else x[None]  # (C, H, W)
     w4 = w if w.ndim == 4 else (w[None] if w.ndim == 3 else w[None, None])  # (K, C, kh, kw)
     if w4.shape[1] != x3.shape[0]:
-        raise invalid("kernel", f"{x3.shape[0]} input channel(s) to match image of shape {x.shape} "
-                      f"(kernel shape (C, kh, kw) or (K, C, kh, kw) with C = {x3.shape[0]})", w.shape)
+        raise invalid(
+            "kernel",
+            f"{x3.shape[0]} input channel(s) to match image of shape {x.shape} "
+            f"(kernel shape (C, kh, kw) or (K, C, kh, kw) with C = {x3.shape[0]})",
+            w.shape,
+        )
     n_kernels, _, kh, kw = w4.shape
     if kh < 1 or kw < 1:
         raise invalid("kernel.shape", "at least 1x1", w.shape)
@@ -98,16 +102,19 @@ def conv2d(image: np.ndarray, kernel: np.ndarray, *, padding: Padding = 0, strid
     padded = pad2d(x3, padding_amounts(padding, (kh, kw), stride))  # (C, Hp, Wp)
     _, hp, wp = padded.shape
     if kh > hp or kw > wp:
-        raise invalid("kernel", f"no larger than the padded image ({hp}x{wp}; image {x.shape}, "
-                      f"padding={padding!r})", f"shape {w.shape}")
+        raise invalid(
+            "kernel",
+            f"no larger than the padded image ({hp}x{wp}; image {x.shape}, padding={padding!r})",
+            f"shape {w.shape}",
+        )
     out_h, out_w = conv_output_size(hp, kh, stride), conv_output_size(wp, kw, stride)
 
-    flat_kernels = w4.reshape(n_kernels, -1)                    # (K, C*kh*kw): one row per kernel
-    out = np.empty((n_kernels, out_h, out_w))                   # (K, H', W')
+    flat_kernels = w4.reshape(n_kernels, -1)  # (K, C*kh*kw): one row per kernel
+    out = np.empty((n_kernels, out_h, out_w))  # (K, H', W')
     for i in range(out_h):
         for j in range(out_w):
-            window = padded[:, i * stride:i * stride + kh, j * stride:j * stride + kw]  # (C, kh, kw)
-            out[:, i, j] = flat_kernels @ window.ravel()        # K dot products, one per kernel
+            window = padded[:, i * stride : i * stride + kh, j * stride : j * stride + kw]  # (C, kh, kw)
+            out[:, i, j] = flat_kernels @ window.ravel()  # K dot products, one per kernel
     return out if w.ndim == 4 else out[0]
 
 
@@ -126,10 +133,10 @@ def _pool2d(x: np.ndarray, size: int, stride: int | None, reduce: str) -> np.nda
         raise invalid("size", f"no larger than the input ({h}x{w})", size)
     # floor: a trailing row/column that does not fill a window is dropped (Keras/PyTorch default)
     out_h, out_w = conv_output_size(h, size, stride), conv_output_size(w, size, stride)
-    out = np.empty(a.shape[:-2] + (out_h, out_w))               # (H', W') or (C, H', W')
+    out = np.empty(a.shape[:-2] + (out_h, out_w))  # (H', W') or (C, H', W')
     for i in range(out_h):
         for j in range(out_w):
-            window = a[..., i * stride:i * stride + size, j * stride:j * stride + size]  # (..., size, size)
+            window = a[..., i * stride : i * stride + size, j * stride : j * stride + size]  # (..., size, size)
             out[..., i, j] = window.max(axis=(-2, -1)) if reduce == "max" else window.mean(axis=(-2, -1))
     return out
 
@@ -178,8 +185,14 @@ def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
 _ACTIVATIONS = {"tanh": np.tanh, "relu": relu, "linear": lambda v: v}
 
 
-def simple_rnn(inputs: np.ndarray, W: np.ndarray, U: np.ndarray, b: np.ndarray,
-               activation: str = "tanh", initial_state: np.ndarray | None = None) -> np.ndarray:
+def simple_rnn(
+    inputs: np.ndarray,
+    W: np.ndarray,
+    U: np.ndarray,
+    b: np.ndarray,
+    activation: str = "tanh",
+    initial_state: np.ndarray | None = None,
+) -> np.ndarray:
     """A simple RNN: a dense layer applied in a for loop, fed its own previous output.
 
     ``state = activation(x_t·W + state·U + b)`` for t = 0..T-1, starting from zeros.
@@ -201,16 +214,16 @@ def simple_rnn(inputs: np.ndarray, W: np.ndarray, U: np.ndarray, b: np.ndarray,
         raise invalid("activation", "'tanh', 'relu' or 'linear'", activation)
     f = _ACTIVATIONS[activation]
 
-    batch = xa if xa.ndim == 3 else xa[None]                    # (N, T, n_in)
+    batch = xa if xa.ndim == 3 else xa[None]  # (N, T, n_in)
     n, steps, _ = batch.shape
-    state = np.zeros((n, units))                                # (N, units)
+    state = np.zeros((n, units))  # (N, units)
     if initial_state is not None:
         start = as_array(initial_state, "initial_state", (1, 2), "(units,) or (N, units)")
         if start.shape not in ((units,), (n, units)):
             raise invalid("initial_state", f"shape ({units},) or ({n}, {units})", start.shape)
         state = state + start
-    outputs = np.empty((n, steps, units))                       # (N, T, units)
+    outputs = np.empty((n, steps, units))  # (N, T, units)
     for t in range(steps):
-        state = f(batch[:, t] @ wa + state @ ua + ba)           # (N, units)
+        state = f(batch[:, t] @ wa + state @ ua + ba)  # (N, units)
         outputs[:, t] = state
     return outputs if xa.ndim == 3 else outputs[0]

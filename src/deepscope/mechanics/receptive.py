@@ -32,9 +32,30 @@ _CONVS = {"Conv2d", "LazyConv2d"}
 _POOLS = {"MaxPool2d", "AvgPool2d", "LPPool2d"}
 # layers that act on each position separately (or only mix channels): they keep the field
 _POINTWISE = {
-    "ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Sigmoid",
-    "Tanh", "Hardtanh", "Hardswish", "Hardsigmoid", "Softplus", "Identity", "Dropout", "Dropout2d",
-    "AlphaDropout", "BatchNorm2d", "LazyBatchNorm2d", "InstanceNorm2d", "LocalResponseNorm",
+    "ReLU",
+    "ReLU6",
+    "LeakyReLU",
+    "PReLU",
+    "ELU",
+    "SELU",
+    "CELU",
+    "GELU",
+    "SiLU",
+    "Mish",
+    "Sigmoid",
+    "Tanh",
+    "Hardtanh",
+    "Hardswish",
+    "Hardsigmoid",
+    "Softplus",
+    "Identity",
+    "Dropout",
+    "Dropout2d",
+    "AlphaDropout",
+    "BatchNorm2d",
+    "LazyBatchNorm2d",
+    "InstanceNorm2d",
+    "LocalResponseNorm",
 }
 
 
@@ -64,8 +85,10 @@ class ReceptiveField:
         return top, bottom, left, right
 
     def __str__(self) -> str:
-        return (f"layer {self.layer!r}: receptive field {self.size[0]}x{self.size[1]}, "
-                f"jump {self.jump[0]}x{self.jump[1]}, unit (0, 0) starts at {self.offset}")
+        return (
+            f"layer {self.layer!r}: receptive field {self.size[0]}x{self.size[1]}, "
+            f"jump {self.jump[0]}x{self.jump[1]}, unit (0, 0) starts at {self.offset}"
+        )
 
 
 def _pair(value: Any, name: str, layer: str) -> tuple[int, int]:
@@ -87,12 +110,14 @@ def _padding_before(padding: Any, kernel: tuple[int, int], dilation: tuple[int, 
 def _leaf_layers(model_or_layers: Any) -> list[tuple[str, Any]]:
     """(name, layer) for every leaf layer in execution order (names as in named_modules())."""
     if hasattr(model_or_layers, "named_modules"):
-        return [(name, m) for name, m in model_or_layers.named_modules()
-                if name and not any(True for _ in m.children())]
+        return [
+            (name, m) for name, m in model_or_layers.named_modules() if name and not any(True for _ in m.children())
+        ]
     if isinstance(model_or_layers, Sequence) and not isinstance(model_or_layers, (str, bytes)):
         return [(str(i), m) for i, m in enumerate(model_or_layers)]
-    raise invalid("model_or_layers", "a torch module (e.g. nn.Sequential) or a list of layers",
-                  type(model_or_layers).__name__)
+    raise invalid(
+        "model_or_layers", "a torch module (e.g. nn.Sequential) or a list of layers", type(model_or_layers).__name__
+    )
 
 
 def receptive_field(model_or_layers: Any, layer: str) -> ReceptiveField:
@@ -123,10 +148,14 @@ def receptive_field(model_or_layers: Any, layer: str) -> ReceptiveField:
                 offset[axis] -= pad[axis] * jump[axis]
                 jump[axis] *= stride[axis]
         elif kind not in _POINTWISE:
-            raise invalid("layer", f"reachable through conv, pool and elementwise layers only; layer {name!r} "
-                          f"({kind}) comes before it and has no spatial receptive field rule", layer)
+            raise invalid(
+                "layer",
+                f"reachable through conv, pool and elementwise layers only; layer {name!r} "
+                f"({kind}) comes before it and has no spatial receptive field rule",
+                layer,
+            )
         if name == layer:
-            return ReceptiveField(layer=layer, size=(size[0], size[1]), jump=(jump[0], jump[1]),
-                                  offset=(offset[0], offset[1]))
+            return ReceptiveField(
+                layer=layer, size=(size[0], size[1]), jump=(jump[0], jump[1]), offset=(offset[0], offset[1])
+            )
     raise AssertionError("unreachable: layer is in names")  # pragma: no cover
-

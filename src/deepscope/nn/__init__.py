@@ -1,9 +1,5 @@
 """Building blocks that torch.nn lacks, and model introspection helpers."""
 
-from deepscope.nn.summary import LayerRow as LayerRow
-from deepscope.nn.summary import ModelSummary as ModelSummary
-from deepscope.nn.summary import summary as summary
-
 from deepscope.nn.conv1d import CausalConv1d as CausalConv1d
 from deepscope.nn.conv1d import ConvBlock1d as ConvBlock1d
 from deepscope.nn.conv1d import GlobalAvgPool1d as GlobalAvgPool1d
@@ -17,10 +13,23 @@ from deepscope.nn.recurrent import SimpleRNN as SimpleRNN
 from deepscope.nn.recurrent import TimeDistributed as TimeDistributed
 from deepscope.nn.recurrent import keras_init_ as keras_init_
 from deepscope.nn.recurrent import lengths_from_mask as lengths_from_mask
+from deepscope.nn.summary import LayerRow as LayerRow
+from deepscope.nn.summary import ModelSummary as ModelSummary
+from deepscope.nn.summary import summary as summary
 
 __all__ = ["LayerRow", "ModelSummary", "summary"]
 __all__ += [
-    "CausalConv1d", "ConvBlock1d", "ConvLSTM", "ConvLSTMCell", "GlobalAvgPool1d", "InceptionModule1d", "Recurrent",
-    "ResidualBlock1d", "SimpleRNN",
-    "TimeDistributed", "TimeFirst", "keras_init_", "lengths_from_mask",
+    "CausalConv1d",
+    "ConvBlock1d",
+    "ConvLSTM",
+    "ConvLSTMCell",
+    "GlobalAvgPool1d",
+    "InceptionModule1d",
+    "Recurrent",
+    "ResidualBlock1d",
+    "SimpleRNN",
+    "TimeDistributed",
+    "TimeFirst",
+    "keras_init_",
+    "lengths_from_mask",
 ]

@@ -73,11 +73,14 @@ class ResidualBlock1d(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, kernels: tuple[int, ...] = (8, 5, 3)):
         super().__init__()
         chans = [in_channels] + [out_channels] * len(kernels)
-        self.body = nn.Sequential(*(
-            ConvBlock1d(chans[i], chans[i + 1], k, relu=i < len(kernels) - 1) for i, k in enumerate(kernels)
-        ))
-        self.shortcut = (nn.Sequential(nn.Conv1d(in_channels, out_channels, 1, bias=False), nn.BatchNorm1d(out_channels))
-                         if in_channels != out_channels else nn.BatchNorm1d(out_channels))
+        self.body = nn.Sequential(
+            *(ConvBlock1d(chans[i], chans[i + 1], k, relu=i < len(kernels) - 1) for i, k in enumerate(kernels))
+        )
+        self.shortcut = (
+            nn.Sequential(nn.Conv1d(in_channels, out_channels, 1, bias=False), nn.BatchNorm1d(out_channels))
+            if in_channels != out_channels
+            else nn.BatchNorm1d(out_channels)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.relu(self.body(x) + self.shortcut(x))  # (N, C_out, T)
@@ -88,7 +91,9 @@ class InceptionModule1d(nn.Module):
     convolutions with long, medium and short filters (``kernels``) beside a max-pool + 1x1
     branch, concatenated, BN, ReLU. (N, C_in, T) -> (N, 4*filters, T)."""
 
-    def __init__(self, in_channels: int, filters: int = 32, kernels: tuple[int, ...] = (39, 19, 9), bottleneck: int = 32):
+    def __init__(
+        self, in_channels: int, filters: int = 32, kernels: tuple[int, ...] = (39, 19, 9), bottleneck: int = 32
+    ):
         super().__init__()
         self.bottleneck = nn.Conv1d(in_channels, bottleneck, 1, bias=False) if in_channels > 1 else nn.Identity()
         width = bottleneck if in_channels > 1 else in_channels

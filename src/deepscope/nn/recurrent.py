@@ -39,7 +39,7 @@ def keras_init_(rnn: nn.RNNBase) -> nn.RNNBase:
         else:
             p.zero_()
             if isinstance(rnn, nn.LSTM) and name.startswith("bias_ih"):
-                p[h:2 * h] = 1.0  # torch's gate order is input, forget, cell, output
+                p[h : 2 * h] = 1.0  # torch's gate order is input, forget, cell, output
     return rnn
 
 
@@ -113,8 +113,15 @@ class Recurrent(nn.Module):
         self.mask_value, self.padding = mask_value, padding
         self.directions = 2 if bidirectional else 1
         self.hidden_size = hidden_size
-        self.rnn = CELLS[cell](input_size, hidden_size, num_layers=num_layers, bidirectional=bidirectional,
-                               dropout=dropout if num_layers > 1 else 0.0, batch_first=True, **extra)
+        self.rnn = CELLS[cell](
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout if num_layers > 1 else 0.0,
+            batch_first=True,
+            **extra,
+        )
         if init == "keras":
             keras_init_(self.rnn)
 
@@ -147,7 +154,7 @@ class Recurrent(nn.Module):
 
     def _last(self, state: torch.Tensor | tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         h = state[0] if isinstance(state, tuple) else state  # (layers*D, N, H); LSTM also returns c
-        last_layer = h[-self.directions:]  # (D, N, H): forward final, backward final
+        last_layer = h[-self.directions :]  # (D, N, H): forward final, backward final
         return last_layer.transpose(0, 1).reshape(h.shape[1], -1)  # (N, D*H)
 
 
@@ -158,12 +165,27 @@ class SimpleRNN(Recurrent):
     b (units,), the same arrays ``deepscope.mechanics.simple_rnn`` takes.
     """
 
-    def __init__(self, input_size: int, units: int, *, activation: str = "tanh", return_sequences: bool = False,
-                 mask_value: float | None = None, padding: str = "post"):
+    def __init__(
+        self,
+        input_size: int,
+        units: int,
+        *,
+        activation: str = "tanh",
+        return_sequences: bool = False,
+        mask_value: float | None = None,
+        padding: str = "post",
+    ):
         if activation not in ("tanh", "relu"):
             raise invalid("activation", "'tanh' or 'relu'", activation)
-        super().__init__("rnn", input_size, units, nonlinearity=activation, return_sequences=return_sequences,
-                         mask_value=mask_value, padding=padding)
+        super().__init__(
+            "rnn",
+            input_size,
+            units,
+            nonlinearity=activation,
+            return_sequences=return_sequences,
+            mask_value=mask_value,
+            padding=padding,
+        )
 
     @torch.no_grad()
     def set_weights(self, W: torch.Tensor, U: torch.Tensor, b: torch.Tensor) -> None:

@@ -57,8 +57,14 @@ def summary(model: nn.Module, input_shape: tuple[int, ...], dtype: torch.dtype |
             seen.add(name)
             out = output[0] if isinstance(output, (tuple, list)) else output
             shape = tuple(out.shape[1:]) if isinstance(out, torch.Tensor) else ()
-            rows.append(LayerRow(name or type(mod).__name__, type(mod).__name__, shape,
-                                 sum(p.numel() for p in mod.parameters(recurse=False))))
+            rows.append(
+                LayerRow(
+                    name or type(mod).__name__,
+                    type(mod).__name__,
+                    shape,
+                    sum(p.numel() for p in mod.parameters(recurse=False)),
+                )
+            )
 
         hooks.append(module.register_forward_hook(record))
     was_training = model.training
@@ -71,5 +77,6 @@ def summary(model: nn.Module, input_shape: tuple[int, ...], dtype: torch.dtype |
             h.remove()
         model.train(was_training)
     params = list(model.parameters())
-    return ModelSummary(rows, tuple(input_shape), sum(p.numel() for p in params),
-                        sum(p.numel() for p in params if p.requires_grad))
+    return ModelSummary(
+        rows, tuple(input_shape), sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)
+    )

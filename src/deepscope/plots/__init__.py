@@ -11,8 +11,8 @@ from deepscope.plots.mechanics import conv_pipeline_figure as conv_pipeline_figu
 from deepscope.plots.mechanics import conv_steps_frames as conv_steps_frames
 from deepscope.plots.mechanics import kernel_stack_figure as kernel_stack_figure
 from deepscope.plots.mechanics import save_gif as save_gif
-from deepscope.plots.mechanics import write_conv_figures as write_conv_figures
 from deepscope.plots.mechanics import shift_invariance_figure as shift_invariance_figure
+from deepscope.plots.mechanics import write_conv_figures as write_conv_figures
 from deepscope.plots.regression import forecast_figure as forecast_figure
 from deepscope.plots.regression import next_frames_figure as next_frames_figure
 from deepscope.plots.training import confusion_matrix_figure as confusion_matrix_figure

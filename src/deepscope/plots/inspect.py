@@ -18,8 +18,14 @@ from matplotlib.figure import Figure
 from deepscope.errors import invalid
 from deepscope.plots.training import new_figure
 
-__all__ = ["embedding_figure", "feature_maps_figure", "filters_figure", "maximized_figure", "mosaic",
-           "top_patches_figure"]
+__all__ = [
+    "embedding_figure",
+    "feature_maps_figure",
+    "filters_figure",
+    "maximized_figure",
+    "mosaic",
+    "top_patches_figure",
+]
 
 CLASS_COLORS = "tab10"
 SEPARATOR = "#9fb4cc"  # between image tiles, distinct from black and white pixels
@@ -39,7 +45,7 @@ def mosaic(tiles: np.ndarray, columns: int, pad: int = 1, pad_value: float = np.
     out = np.full((rows * (h + pad) - pad, columns * (w + pad) - pad, *tiles.shape[3:]), pad_value, np.float32)
     for i, tile in enumerate(tiles):
         r, c = divmod(i, columns)
-        out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = tile
+        out[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = tile
     return out
 
 
@@ -124,8 +130,13 @@ def feature_maps_figure(result: Any, max_channels: int = 64, columns: int = 16) 
     for ax, name, panel in zip(axes[1:], names, panels):
         count = result.maps[name].shape[0]
         shown = f"first {max_channels} of {count}" if count > max_channels else f"{count}"
-        _show_maps(fig, ax, panel, f"{result.labels.get(name, name)}: {shown} maps of "
-                                   f"{result.maps[name].shape[1]}x{result.maps[name].shape[2]}")
+        _show_maps(
+            fig,
+            ax,
+            panel,
+            f"{result.labels.get(name, name)}: {shown} maps of "
+            f"{result.maps[name].shape[1]}x{result.maps[name].shape[2]}",
+        )
     return fig
 
 
@@ -143,7 +154,7 @@ def top_patches_figure(result: Any, channels: Sequence[int] | None = None, colum
     pictures = (pictures - low) / (high - low)
     separator = 1.0 if rgb else np.nan  # NaN draws in SEPARATOR
     inner = math.ceil(math.sqrt(k))
-    cells = np.stack([mosaic(pictures[i * k:(i + 1) * k], inner, pad_value=separator) for i in range(n)])
+    cells = np.stack([mosaic(pictures[i * k : (i + 1) * k], inner, pad_value=separator) for i in range(n)])
     gap = max(3, cells.shape[2] // 4)  # between channels
     image = mosaic(cells, columns, pad=gap, pad_value=separator)
     columns = min(columns, n)
@@ -153,11 +164,22 @@ def top_patches_figure(result: Any, channels: Sequence[int] | None = None, colum
     ax.imshow(image, cmap=None if rgb else _cmap("gray", SEPARATOR), vmin=0, vmax=1, interpolation="nearest")
     for i, c in enumerate(chosen):
         r, q = divmod(i, columns)
-        ax.text(q * (cells.shape[2] + gap) - 0.5, r * (cells.shape[1] + gap) - 0.5, f"{c}", fontsize=6,
-                va="top", ha="left", color="white", bbox={"boxstyle": "square,pad=0.1", "fc": "#34495e", "lw": 0})
+        ax.text(
+            q * (cells.shape[2] + gap) - 0.5,
+            r * (cells.shape[1] + gap) - 0.5,
+            f"{c}",
+            fontsize=6,
+            va="top",
+            ha="left",
+            color="white",
+            bbox={"boxstyle": "square,pad=0.1", "fc": "#34495e", "lw": 0},
+        )
     ax.set_axis_off()
-    ax.set_title(f"Top {k} patches per channel of layer {result.label} over {result.num_images:,} images\n"
-                 f"(receptive field {result.rf_size[0]}x{result.rf_size[1]} pixels, strongest top-left)", fontsize=9)
+    ax.set_title(
+        f"Top {k} patches per channel of layer {result.label} over {result.num_images:,} images\n"
+        f"(receptive field {result.rf_size[0]}x{result.rf_size[1]} pixels, strongest top-left)",
+        fontsize=9,
+    )
     return fig
 
 
@@ -220,13 +242,17 @@ def embedding_figure(result: Any, thumbnails: int = 80) -> Figure:
         low, high = _image_range(pictures)
         zoom = 24.0 / max(pictures.shape[1], pictures.shape[2])
         for i in _spread(coords, thumbnails):
-            box = OffsetImage((pictures[i] - low) / (high - low), cmap=None if rgb else "gray_r", zoom=zoom,
-                              interpolation="nearest")
+            box = OffsetImage(
+                (pictures[i] - low) / (high - low), cmap=None if rgb else "gray_r", zoom=zoom, interpolation="nearest"
+            )
             ax.add_artist(AnnotationBbox(box, coords[i], frameon=False, pad=0.0, zorder=1))
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(f"t-SNE of layer {result.layer} ({result.features} features, PCA to {result.pca_dims}) "
-                 f"for {len(coords)} samples", fontsize=9)
+    ax.set_title(
+        f"t-SNE of layer {result.layer} ({result.features} features, PCA to {result.pca_dims}) "
+        f"for {len(coords)} samples",
+        fontsize=9,
+    )
     return fig
 
 
@@ -239,7 +265,7 @@ def _spread(coords: np.ndarray, count: int) -> list[int]:
     cells = np.minimum(cell.astype(int), side - 1)
     chosen = {}
     for i, (key, frac) in enumerate(zip(map(tuple, cells), cell - cells - 0.5)):
-        distance = float((frac ** 2).sum())
+        distance = float((frac**2).sum())
         if key not in chosen or distance < chosen[key][0]:
             chosen[key] = (distance, i)
     return [i for _, i in sorted(chosen.values(), key=lambda t: t[1])][:count]

@@ -40,7 +40,7 @@ __all__ = [
     "shift_invariance_figure",
 ]
 
-MAX_CELLS_WITH_NUMBERS = 16   # maps up to 16x16 get their values written in the cells
+MAX_CELLS_WITH_NUMBERS = 16  # maps up to 16x16 get their values written in the cells
 CHANGED_COLOR = "#c62828"
 WINDOW_COLOR = "#ff9800"
 
@@ -63,8 +63,9 @@ def _diverging_norm(array: np.ndarray) -> Normalize:
     return Normalize(-limit, limit)
 
 
-def _show(ax: Axes, array: np.ndarray, title: str, cmap: str, norm: Normalize, numbers: bool,
-          colorbar: bool = True) -> None:
+def _show(
+    ax: Axes, array: np.ndarray, title: str, cmap: str, norm: Normalize, numbers: bool, colorbar: bool = True
+) -> None:
     """``array`` (h, w) as cells, optionally each with its value and a colour bar beside it."""
     image = ax.imshow(array, cmap=cmap, norm=norm, interpolation="nearest")
     ax.set_title(title, fontsize=10)
@@ -82,8 +83,17 @@ def _write_values(ax: Axes, array: np.ndarray, cmap, norm: Normalize) -> list:
     texts = []
     for i in range(h):
         for j in range(w):
-            texts.append(ax.text(j, i, _fmt(array[i, j]), ha="center", va="center", fontsize=size,
-                                 color=_ink(cmap, norm, array[i, j])))
+            texts.append(
+                ax.text(
+                    j,
+                    i,
+                    _fmt(array[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=size,
+                    color=_ink(cmap, norm, array[i, j]),
+                )
+            )
     return texts
 
 
@@ -110,15 +120,39 @@ def conv_pipeline_figure(result: ConvPipeline, kernel_name: str | None = None) -
     kh, kw = result.kernel.shape
     oh, ow = result.output.shape
     _show(axes[0], result.image, f"input {h}x{w}", "gray", _grey_norm(result.image), numbers)
-    _show(axes[1], result.kernel, f"kernel {kh}x{kw}" + (f" '{kernel_name}'" if kernel_name else ""),
-          "RdBu_r", _diverging_norm(result.kernel), _small(result.kernel))
-    _show(axes[2], result.output, f"output {oh}x{ow} (padding={result.padding!r}, stride={result.stride})",
-          "RdBu_r", _diverging_norm(result.output), numbers)
-    _show(axes[3], result.activated, "after ReLU: max(output, 0)", "magma",
-          Normalize(0.0, float(result.activated.max()) or 1.0), numbers)
+    _show(
+        axes[1],
+        result.kernel,
+        f"kernel {kh}x{kw}" + (f" '{kernel_name}'" if kernel_name else ""),
+        "RdBu_r",
+        _diverging_norm(result.kernel),
+        _small(result.kernel),
+    )
+    _show(
+        axes[2],
+        result.output,
+        f"output {oh}x{ow} (padding={result.padding!r}, stride={result.stride})",
+        "RdBu_r",
+        _diverging_norm(result.output),
+        numbers,
+    )
+    _show(
+        axes[3],
+        result.activated,
+        "after ReLU: max(output, 0)",
+        "magma",
+        Normalize(0.0, float(result.activated.max()) or 1.0),
+        numbers,
+    )
     ph, pw = result.pooled.shape
-    _show(axes[4], result.pooled, f"after {result.pool}x{result.pool} max-pool: {ph}x{pw}", "magma",
-          Normalize(0.0, float(result.activated.max()) or 1.0), numbers)
+    _show(
+        axes[4],
+        result.pooled,
+        f"after {result.pool}x{result.pool} max-pool: {ph}x{pw}",
+        "magma",
+        Normalize(0.0, float(result.activated.max()) or 1.0),
+        numbers,
+    )
     limit = f"{MAX_CELLS_WITH_NUMBERS}x{MAX_CELLS_WITH_NUMBERS}"
     note = "" if numbers else f"  (input larger than {limit}: values not written)"
     fig.suptitle("convolution (cross-correlation) -> ReLU -> max-pooling" + note, fontsize=12)
@@ -135,9 +169,13 @@ def conv_steps_frames(steps: ConvSteps) -> list[Image.Image]:
     if not isinstance(steps, ConvSteps):
         raise invalid("steps", "a ConvSteps (deepscope.mechanics.conv2d_steps)", type(steps).__name__)
     if not _small(steps.image):
-        raise invalid("steps.image", f"at most {MAX_CELLS_WITH_NUMBERS}x{MAX_CELLS_WITH_NUMBERS} pixels for a "
-                      "step-by-step animation (larger inputs get no per-cell numbers and no animation: "
-                      "downscale first, e.g. with avg_pool2d)", steps.image.shape)
+        raise invalid(
+            "steps.image",
+            f"at most {MAX_CELLS_WITH_NUMBERS}x{MAX_CELLS_WITH_NUMBERS} pixels for a "
+            "step-by-step animation (larger inputs get no per-cell numbers and no animation: "
+            "downscale first, e.g. with avg_pool2d)",
+            steps.image.shape,
+        )
     kh, kw = steps.kernel.shape
     top, _, left, _ = steps.padding
     hp, wp = steps.padded.shape
@@ -146,12 +184,28 @@ def conv_steps_frames(steps: ConvSteps) -> list[Image.Image]:
     ax_in, ax_k, ax_prod, ax_out = fig.subplots(1, 4, gridspec_kw={"width_ratios": [3, 1.6, 1.6, 3]})
 
     # the static parts: input (padding outlined: those zeros are not part of the image), kernel
-    _show(ax_in, steps.padded, f"input {steps.image.shape[0]}x{steps.image.shape[1]}"
-          + (f", zero-padded to {hp}x{wp}" if (hp, wp) != steps.image.shape else ""),
-          "gray", _grey_norm(steps.image), True, colorbar=False)
+    _show(
+        ax_in,
+        steps.padded,
+        f"input {steps.image.shape[0]}x{steps.image.shape[1]}"
+        + (f", zero-padded to {hp}x{wp}" if (hp, wp) != steps.image.shape else ""),
+        "gray",
+        _grey_norm(steps.image),
+        True,
+        colorbar=False,
+    )
     if (hp, wp) != steps.image.shape:
-        ax_in.add_patch(Rectangle((left - 0.5, top - 0.5), steps.image.shape[1], steps.image.shape[0],
-                                  fill=False, edgecolor="#1f77b4", linewidth=1.5, linestyle="--"))
+        ax_in.add_patch(
+            Rectangle(
+                (left - 0.5, top - 0.5),
+                steps.image.shape[1],
+                steps.image.shape[0],
+                fill=False,
+                edgecolor="#1f77b4",
+                linewidth=1.5,
+                linestyle="--",
+            )
+        )
     _show(ax_k, steps.kernel, "kernel", "RdBu_r", _diverging_norm(steps.kernel), True, colorbar=False)
     ax_prod.set_title("window x kernel", fontsize=10)
     out_norm, out_cmap = _diverging_norm(steps.output), colormaps["RdBu_r"]
@@ -160,18 +214,20 @@ def conv_steps_frames(steps: ConvSteps) -> list[Image.Image]:
     fig.colorbar(ScalarMappable(out_norm, out_cmap), ax=ax_out, fraction=0.046, pad=0.03)
 
     # the moving parts (animated=True: left out of a full draw, drawn by hand per frame)
-    window = ax_in.add_patch(Rectangle((-0.5, -0.5), kw, kh, fill=False, edgecolor=WINDOW_COLOR,
-                                       linewidth=3, animated=True))
+    window = ax_in.add_patch(
+        Rectangle((-0.5, -0.5), kw, kh, fill=False, edgecolor=WINDOW_COLOR, linewidth=3, animated=True)
+    )
     product_norm = _diverging_norm(np.stack([s.products for s in steps.steps]))
-    products = ax_prod.imshow(steps.steps[0].products, cmap="RdBu_r", norm=product_norm,
-                              interpolation="nearest", animated=True)
+    products = ax_prod.imshow(
+        steps.steps[0].products, cmap="RdBu_r", norm=product_norm, interpolation="nearest", animated=True
+    )
     ax_prod.set(xticks=[], yticks=[])
     product_texts = _write_values(ax_prod, steps.steps[0].products, products.cmap, product_norm)
     cell = ax_out.add_patch(Rectangle((-0.5, -0.5), 1, 1, edgecolor="none", animated=True))
-    cell_text = ax_out.text(0, 0, "", ha="center", va="center", fontsize=product_texts[0].get_fontsize(),
-                            animated=True)
-    cursor = ax_out.add_patch(Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor=WINDOW_COLOR,
-                                        linewidth=3, animated=True))
+    cell_text = ax_out.text(0, 0, "", ha="center", va="center", fontsize=product_texts[0].get_fontsize(), animated=True)
+    cursor = ax_out.add_patch(
+        Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor=WINDOW_COLOR, linewidth=3, animated=True)
+    )
     heading = fig.suptitle(f"step {len(steps.steps)}/{len(steps.steps)}: output", fontsize=12, animated=True)
     for text in product_texts:
         text.set_animated(True)
@@ -191,7 +247,7 @@ def conv_steps_frames(steps: ConvSteps) -> list[Image.Image]:
         cell_text.set(x=step.col, y=step.row, text=_fmt(step.value), color=_ink(out_cmap, out_norm, step.value))
         ax_out.draw_artist(cell)
         ax_out.draw_artist(cell_text)
-        background = canvas.copy_from_bbox(fig.bbox)        # the filled cells so far
+        background = canvas.copy_from_bbox(fig.bbox)  # the filled cells so far
         window.set_xy((step.left - 0.5, step.top - 0.5))
         ax_in.draw_artist(window)
         products.set_data(step.products)
@@ -203,8 +259,10 @@ def conv_steps_frames(steps: ConvSteps) -> list[Image.Image]:
             spine.axes.draw_artist(spine)
         cursor.set_xy((step.col - 0.5, step.row - 0.5))
         ax_out.draw_artist(cursor)
-        heading.set_text(f"step {index + 1}/{len(steps.steps)}:  output[{step.row}, {step.col}] = "
-                         f"sum(window x kernel) = {_fmt(step.value)}")
+        heading.set_text(
+            f"step {index + 1}/{len(steps.steps)}:  output[{step.row}, {step.col}] = "
+            f"sum(window x kernel) = {_fmt(step.value)}"
+        )
         fig.draw_artist(heading)
         frames.append(Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy()))  # (H, W, 3)
     return frames
@@ -225,8 +283,12 @@ def save_gif(frames: Sequence[Image.Image], path: str | Path, duration_ms: int =
     both.paste(frames[-1].convert("RGB"), (0, frames[0].height))
     palette = both.quantize(colors=128, method=Image.Quantize.MEDIANCUT)
     indexed = [f.convert("RGB").quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
-    atomic_write(path, lambda tmp: indexed[0].save(tmp, format="GIF", save_all=True, append_images=indexed[1:],
-                                                   duration=duration_ms, loop=0))
+    atomic_write(
+        path,
+        lambda tmp: indexed[0].save(
+            tmp, format="GIF", save_all=True, append_images=indexed[1:], duration=duration_ms, loop=0
+        ),
+    )
     return path
 
 
@@ -241,30 +303,60 @@ def kernel_stack_figure(result: KernelStack) -> Figure:
     fig = new_figure(3.0 + 1.9 * k + 4.0, 5.0)
     grid = fig.add_gridspec(2, k + 2, width_ratios=[1.6] + [1.0] * k + [2.2], height_ratios=[1, 1.3])
     ax_in = fig.add_subplot(grid[:, 0])
-    _show(ax_in, result.image, f"input {result.image.shape[0]}x{result.image.shape[1]}", "gray",
-          _grey_norm(result.image), False, colorbar=False)
+    _show(
+        ax_in,
+        result.image,
+        f"input {result.image.shape[0]}x{result.image.shape[1]}",
+        "gray",
+        _grey_norm(result.image),
+        False,
+        colorbar=False,
+    )
     for index, name in enumerate(result.names):
         ax_k = fig.add_subplot(grid[0, index + 1])
-        _show(ax_k, result.kernels[index], name, "RdBu_r", _diverging_norm(result.kernels[index]),
-              max(result.kernels.shape[1:]) <= 5, colorbar=False)
+        _show(
+            ax_k,
+            result.kernels[index],
+            name,
+            "RdBu_r",
+            _diverging_norm(result.kernels[index]),
+            max(result.kernels.shape[1:]) <= 5,
+            colorbar=False,
+        )
         ax_m = fig.add_subplot(grid[1, index + 1])
-        _show(ax_m, result.maps[index], f"channel {index}", "RdBu_r", _diverging_norm(result.maps[index]),
-              False, colorbar=False)
+        _show(
+            ax_m,
+            result.maps[index],
+            f"channel {index}",
+            "RdBu_r",
+            _diverging_norm(result.maps[index]),
+            False,
+            colorbar=False,
+        )
 
     ax_stack = fig.add_subplot(grid[:, k + 1])
-    step = 0.18 * max(out_h, out_w)                               # diagonal offset between channels
-    for index in reversed(range(k)):                              # back to front: channel 0 on top
+    step = 0.18 * max(out_h, out_w)  # diagonal offset between channels
+    for index in reversed(range(k)):  # back to front: channel 0 on top
         x0, y0 = index * step, index * step
-        ax_stack.imshow(result.maps[index], cmap="RdBu_r", norm=_diverging_norm(result.maps[index]),
-                        extent=(x0, x0 + out_w, y0, y0 + out_h), interpolation="nearest", origin="upper")
+        ax_stack.imshow(
+            result.maps[index],
+            cmap="RdBu_r",
+            norm=_diverging_norm(result.maps[index]),
+            extent=(x0, x0 + out_w, y0, y0 + out_h),
+            interpolation="nearest",
+            origin="upper",
+        )
         ax_stack.add_patch(Rectangle((x0, y0), out_w, out_h, fill=False, edgecolor="black", linewidth=1))
     ax_stack.set_xlim(-0.5, (k - 1) * step + out_w + 0.5)
     ax_stack.set_ylim(-0.5, (k - 1) * step + out_h + 0.5)
     ax_stack.set_aspect("equal")
     ax_stack.axis("off")
     ax_stack.set_title(f"output feature map with {k} channels\n({k}, {out_h}, {out_w})", fontsize=10)
-    fig.suptitle(f"{k} kernels applied at once: one conv layer with {k} filters "
-                 "(each map scaled to its own range: red > 0 > blue)", fontsize=12)
+    fig.suptitle(
+        f"{k} kernels applied at once: one conv layer with {k} filters "
+        "(each map scaled to its own range: red > 0 > blue)",
+        fontsize=12,
+    )
     return fig
 
 
@@ -273,8 +365,9 @@ def shift_invariance_figure(result: ShiftInvariance) -> Figure:
     """Top: the image and its copies shifted right; bottom: their pooled outputs, with the
     cells that changed marked in red and the fraction of unchanged outputs in each title."""
     if not isinstance(result, ShiftInvariance):
-        raise invalid("result", "a ShiftInvariance (deepscope.mechanics.pooling_shift_invariance)",
-                      type(result).__name__)
+        raise invalid(
+            "result", "a ShiftInvariance (deepscope.mechanics.pooling_shift_invariance)", type(result).__name__
+        )
     if result.image.ndim != 2:
         raise invalid("result.image", "an (H, W) image for this figure", result.image.shape)
     shifts = list(result.shifted)
@@ -285,26 +378,45 @@ def shift_invariance_figure(result: ShiftInvariance) -> Figure:
     pooled_norm = Normalize(min(0.0, float(result.pooled.min())), max(float(result.pooled.max()), 1e-12))
     numbers = _small(result.pooled)
     _show(axes[0, 0], result.image, "image", "gray", grey, False, colorbar=False)
-    _show(axes[1, 0], result.pooled, f"{result.mode}-pooled {result.size}x{result.size}", "magma",
-          pooled_norm, numbers, colorbar=False)
+    _show(
+        axes[1, 0],
+        result.pooled,
+        f"{result.mode}-pooled {result.size}x{result.size}",
+        "magma",
+        pooled_norm,
+        numbers,
+        colorbar=False,
+    )
     for column, shift in enumerate(shifts, start=1):
-        _show(axes[0, column], result.shifted[shift], f"shifted right by {shift} px", "gray", grey, False,
-              colorbar=False)
+        _show(
+            axes[0, column], result.shifted[shift], f"shifted right by {shift} px", "gray", grey, False, colorbar=False
+        )
         pooled = result.pooled_shifted[shift]
         unchanged = result.unchanged[shift]
-        _show(axes[1, column], pooled, f"pooled, shift {shift} px:\n{unchanged:.0%} of outputs unchanged",
-              "magma", pooled_norm, numbers, colorbar=False)
-        changed = ~np.isclose(pooled, result.pooled, rtol=0.0, atol=1e-12)   # (H', W')
+        _show(
+            axes[1, column],
+            pooled,
+            f"pooled, shift {shift} px:\n{unchanged:.0%} of outputs unchanged",
+            "magma",
+            pooled_norm,
+            numbers,
+            colorbar=False,
+        )
+        changed = ~np.isclose(pooled, result.pooled, rtol=0.0, atol=1e-12)  # (H', W')
         if numbers:
             for i, j in zip(*np.nonzero(changed)):
-                axes[1, column].add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False,
-                                                    edgecolor=CHANGED_COLOR, linewidth=1.5))
+                axes[1, column].add_patch(
+                    Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=CHANGED_COLOR, linewidth=1.5)
+                )
         else:  # too many cells for one outline each: tint the changed ones instead
             tint = np.zeros(changed.shape + (4,))
             tint[changed] = (0.78, 0.16, 0.16, 0.45)
             axes[1, column].imshow(tint, interpolation="nearest")
-    fig.suptitle(f"pooling's slight shift invariance ({result.mode}-pool {result.size}x{result.size}; "
-                 "changed outputs marked in red)", fontsize=12)
+    fig.suptitle(
+        f"pooling's slight shift invariance ({result.mode}-pool {result.size}x{result.size}; "
+        "changed outputs marked in red)",
+        fontsize=12,
+    )
     return fig
 
 
@@ -348,9 +460,11 @@ def write_conv_figures(
         if max(image.shape) > MAX_CELLS_WITH_NUMBERS:
             factor = math.ceil(max(image.shape) / MAX_CELLS_WITH_NUMBERS)
             small = mechanics.avg_pool2d(image, size=factor)
-            echo(f"Image {image.shape[0]}x{image.shape[1]} is larger than {MAX_CELLS_WITH_NUMBERS}x"
-                 f"{MAX_CELLS_WITH_NUMBERS}: the step animation uses a {small.shape[0]}x{small.shape[1]} "
-                 f"copy (average pooling by {factor}).")
+            echo(
+                f"Image {image.shape[0]}x{image.shape[1]} is larger than {MAX_CELLS_WITH_NUMBERS}x"
+                f"{MAX_CELLS_WITH_NUMBERS}: the step animation uses a {small.shape[0]}x{small.shape[1]} "
+                f"copy (average pooling by {factor})."
+            )
         found = mechanics.conv2d_steps(small, kernel, padding=padding, stride=stride)
         paths.append(save_gif(conv_steps_frames(found), out / "steps.gif"))
     return paths

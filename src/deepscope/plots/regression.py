@@ -25,15 +25,17 @@ def forecast_figure(
         raise invalid("truth", "a non-empty series of the forecast period", truth.shape)
     for name, values in forecasts.items():
         if np.asarray(values).ravel().shape != truth.shape:
-            raise invalid(f"forecasts[{name!r}]", f"{truth.size} values, one per true value",
-                          np.asarray(values).shape)
+            raise invalid(f"forecasts[{name!r}]", f"{truth.size} values, one per true value", np.asarray(values).shape)
     fig = new_figure(9, 3.6)
     ax = fig.add_subplot()
     steps = np.arange(truth.size)
     ax.plot(np.arange(-history.size, 0), history, color="0.45", lw=1.4, label="history")
     ax.plot(steps, truth, color="black", lw=1.8, label="truth")
-    styles = [dict(color="tab:blue", lw=2.0), dict(color="tab:orange", lw=1.4, ls="--"),
-              dict(color="tab:green", lw=1.2, ls=":")]
+    styles = [
+        dict(color="tab:blue", lw=2.0),
+        dict(color="tab:orange", lw=1.4, ls="--"),
+        dict(color="tab:green", lw=1.2, ls=":"),
+    ]
     for i, (name, values) in enumerate(forecasts.items()):
         ax.plot(steps, np.asarray(values, dtype=float).ravel(), label=name, **styles[i % len(styles)])
     ax.axvline(-0.5, color="0.6", lw=0.8, ls="--")

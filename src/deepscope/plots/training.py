@@ -144,8 +144,15 @@ def confusion_matrix_figure(
             for j in range(k):
                 if counts[i, j] or i == j:
                     dark = norm(shade[i, j]) > 0.6
-                    ax.text(j, i, str(counts[i, j]), ha="center", va="center",
-                            fontsize=9 if k <= 12 else 7, color="white" if dark else "black")
+                    ax.text(
+                        j,
+                        i,
+                        str(counts[i, j]),
+                        ha="center",
+                        va="center",
+                        fontsize=9 if k <= 12 else 7,
+                        color="white" if dark else "black",
+                    )
     return fig
 
 
@@ -183,8 +190,11 @@ def prediction_grid(
         raise invalid("images", "an array of shape (N, C, H, W)", f"shape {x.shape}")
     count = len(x)
     if len(y_true) != count or len(y_pred) != count or len(probs) != count:
-        raise invalid("y_true/y_pred/probs", f"one entry per image ({count})",
-                      f"lengths {len(y_true)}, {len(y_pred)}, {len(probs)}")
+        raise invalid(
+            "y_true/y_pred/probs",
+            f"one entry per image ({count})",
+            f"lengths {len(y_true)}, {len(y_pred)}, {len(probs)}",
+        )
     if not isinstance(n, int) or n < 1:
         raise invalid("n", "a positive int", n)
     k = len(classes)
@@ -202,8 +212,12 @@ def prediction_grid(
     fig = new_figure(1.35 * columns, 1.55 * rows + 0.4)
     axes = fig.subplots(rows, columns, squeeze=False)
     wrong_total = int((y_true != y_pred).sum())
-    fig.suptitle(f"Test predictions, mistakes first: {wrong_total} of {count} wrong"
-                 if mistakes_first else f"Test predictions: {wrong_total} of {count} wrong", fontsize=10)
+    fig.suptitle(
+        f"Test predictions, mistakes first: {wrong_total} of {count} wrong"
+        if mistakes_first
+        else f"Test predictions: {wrong_total} of {count} wrong",
+        fontsize=10,
+    )
     for slot, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if slot >= len(order):
@@ -215,9 +229,12 @@ def prediction_grid(
         else:  # grey, or a channel stack shown by its first channel
             ax.imshow(image[0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")  # (H, W)
         wrong = y_true[i] != y_pred[i]
-        ax.set_title(f"{_short(classes[y_pred[i]], 10)} ({confidence[i]:.2f})\ntrue {_short(classes[y_true[i]], 10)}",
-                     fontsize=8, color=MISTAKE_COLOR if wrong else CORRECT_COLOR,
-                     fontweight="bold" if wrong else "normal")
+        ax.set_title(
+            f"{_short(classes[y_pred[i]], 10)} ({confidence[i]:.2f})\ntrue {_short(classes[y_true[i]], 10)}",
+            fontsize=8,
+            color=MISTAKE_COLOR if wrong else CORRECT_COLOR,
+            fontweight="bold" if wrong else "normal",
+        )
     return fig
 
 

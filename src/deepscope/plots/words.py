@@ -35,6 +35,7 @@ def word_map_figure(result: Any, labels: int = 150) -> Figure:
     ax.set_xticks([])
     ax.set_yticks([])
     how = "t-SNE (cosine)" if result.method == "tsne" else "PCA"
-    ax.set_title(f"{how} of the {len(coords)} most frequent words' {result.dims}-d embeddings "
-                 f"(layer {result.layer})", fontsize=9)
+    ax.set_title(
+        f"{how} of the {len(coords)} most frequent words' {result.dims}-d embeddings (layer {result.layer})", fontsize=9
+    )
     return fig

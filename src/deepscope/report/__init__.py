@@ -2,14 +2,19 @@
 to it (``figures/sections.json``; the format is described in :mod:`deepscope.report.sections`)."""
 
 from deepscope.report.html import render_report as render_report
-from deepscope.report.inside import inside_the_network as inside_the_network
 from deepscope.report.html import write_report as write_report
+from deepscope.report.inside import inside_the_network as inside_the_network
 from deepscope.report.sections import ReportFigure as ReportFigure
 from deepscope.report.sections import ReportSection as ReportSection
 from deepscope.report.sections import add_report_section as add_report_section
 from deepscope.report.sections import read_sections as read_sections
 
 __all__ = [
-    "ReportFigure", "ReportSection", "add_report_section", "inside_the_network", "read_sections", "render_report",
+    "ReportFigure",
+    "ReportSection",
+    "add_report_section",
+    "inside_the_network",
+    "read_sections",
+    "render_report",
     "write_report",
 ]

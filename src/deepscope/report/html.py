@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deepscope.data import Dataset
 from deepscope.errors import RunError, UnknownNameError, invalid
 from deepscope.report.sections import read_sections, relative_to_run
-from deepscope.data import Dataset
 from deepscope.train import AnyEvaluation, Evaluation, Run, Seq2SeqEvaluation, evaluate_data, primary_score
 from deepscope.train.files import read_json, write_text
 
@@ -79,32 +79,57 @@ def render_report(run: Run) -> str:
     history = list(run.history)
     best = _best_epoch(history, config)
     # Other commands' sections first: a damaged sections.json fails before anything is drawn.
-    extras = [Section(extra.title, extra.text, [_embed_file(run_path, f.file, f.caption) for f in extra.figures])
-              for extra in read_sections(run_path)]
+    extras = [
+        Section(extra.title, extra.text, [_embed_file(run_path, f.file, f.caption) for f in extra.figures])
+        for extra in read_sections(run_path)
+    ]
     test, evaluation = _test_results(run)
 
     sections: list[Section] = []
     if history:
-        png = save_figure(learning_curves(history, best_epoch=best["epoch"] if best else None),
-                          figures_dir / "learning_curves.png")
-        sections.append(Section("Learning curves", _curves_text(history, best), [_embed(png, "Loss and "
-                                "metric per epoch, on the training and validation splits.")]))
+        png = save_figure(
+            learning_curves(history, best_epoch=best["epoch"] if best else None), figures_dir / "learning_curves.png"
+        )
+        sections.append(
+            Section(
+                "Learning curves",
+                _curves_text(history, best),
+                [_embed(png, "Loss and metric per epoch, on the training and validation splits.")],
+            )
+        )
     if test is not None and test.get("task", "classification") == "classification":
-        png = save_figure(confusion_matrix_figure(test["confusion"], test["classes"]),
-                          figures_dir / "confusion_matrix.png")
-        sections.append(Section("Confusion matrix", "Rows are true classes, columns predicted ones; each cell "
-                                "counts test samples, its colour shows the share of the true class.",
-                                [_embed(png, "Confusion matrix on the test split.")]))
+        png = save_figure(
+            confusion_matrix_figure(test["confusion"], test["classes"]), figures_dir / "confusion_matrix.png"
+        )
+        sections.append(
+            Section(
+                "Confusion matrix",
+                "Rows are true classes, columns predicted ones; each cell "
+                "counts test samples, its colour shows the share of the true class.",
+                [_embed(png, "Confusion matrix on the test split.")],
+            )
+        )
     if evaluation is not None:
         sections.extend(_prediction_sections(evaluation, run.data, figures_dir))
     sections.extend(extras)
 
-    env = Environment(loader=PackageLoader("deepscope.report", "templates"), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("deepscope.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     return env.get_template("report.html").render(
-        name=run.name, path=str(run_path), summary=_summary(config, history, best), test=test,
-        cards=_score_cards(test), per_class=_per_class_rows(test), sections=sections,
-        written=time.strftime("%Y-%m-%d %H:%M:%S"), version=config.get("deepscope_version", "?"),
+        name=run.name,
+        path=str(run_path),
+        summary=_summary(config, history, best),
+        test=test,
+        cards=_score_cards(test),
+        per_class=_per_class_rows(test),
+        sections=sections,
+        written=time.strftime("%Y-%m-%d %H:%M:%S"),
+        version=config.get("deepscope_version", "?"),
     )
 
 
@@ -144,12 +169,16 @@ def _check_metrics(test: Any, path: Path) -> None:
     task = test.get("task", "classification") if isinstance(test, dict) else "classification"
     needed = _NEEDED.get(task)
     if needed is None:
-        raise RunError(f"{path} is damaged: its 'test' entry names an unknown task {task!r} "
-                       f"(known: {', '.join(_NEEDED)}). Delete it and run `deepscope evaluate RUN` again.")
+        raise RunError(
+            f"{path} is damaged: its 'test' entry names an unknown task {task!r} "
+            f"(known: {', '.join(_NEEDED)}). Delete it and run `deepscope evaluate RUN` again."
+        )
     missing = [k for k in needed if not isinstance(test, dict) or k not in test]
     if missing:
-        raise RunError(f"{path} is damaged: its 'test' entry lacks {', '.join(missing)}. "
-                       "Delete it and run `deepscope evaluate RUN` again.")
+        raise RunError(
+            f"{path} is damaged: its 'test' entry lacks {', '.join(missing)}. "
+            "Delete it and run `deepscope evaluate RUN` again."
+        )
 
 
 def _score_cards(test: dict[str, Any] | None) -> list[tuple[str, str]]:
@@ -157,10 +186,11 @@ def _score_cards(test: dict[str, Any] | None) -> list[tuple[str, str]]:
     if test is None:
         return []
     task = test.get("task", "classification")
-    names = {"classification": [("accuracy", "accuracy"), ("loss", "loss"), ("macro F1", "macro_f1")],
-             "seq2seq": [("whole-answer accuracy", "accuracy"), ("token accuracy", "token_accuracy"),
-                         ("loss", "loss")],
-             "regression": [("MSE", "mse"), ("MAE", "mae"), ("RMSE", "rmse"), ("MASE", "mase")]}[task]
+    names = {
+        "classification": [("accuracy", "accuracy"), ("loss", "loss"), ("macro F1", "macro_f1")],
+        "seq2seq": [("whole-answer accuracy", "accuracy"), ("token accuracy", "token_accuracy"), ("loss", "loss")],
+        "regression": [("MSE", "mse"), ("MAE", "mae"), ("RMSE", "rmse"), ("MASE", "mase")],
+    }[task]
     cards = [(label, f"{float(test[key]):.4f}") for label, key in names if key in test]
     baseline = test.get("baseline")
     if task == "regression" and isinstance(baseline, dict) and "mae" in baseline:
@@ -182,19 +212,37 @@ def _prediction_sections(evaluation: AnyEvaluation, data: Dataset, figures_dir: 
     if isinstance(evaluation, Evaluation):
         if data.kind != "image":
             return []
-        png = save_figure(prediction_grid(data.test.tensors[0], evaluation.y_true, evaluation.y_pred,
-                                          evaluation.probs, evaluation.classes, n=GRID_SIZE),
-                          figures_dir / "predictions.png")
-        return [Section("Test predictions", "Each image is titled with the predicted class and its probability, "
-                        "over the true class. Mistakes come first (red), the most confident mistake first.",
-                        [_embed(png, "Test images with their predictions.")])]
+        png = save_figure(
+            prediction_grid(
+                data.test.tensors[0],
+                evaluation.y_true,
+                evaluation.y_pred,
+                evaluation.probs,
+                evaluation.classes,
+                n=GRID_SIZE,
+            ),
+            figures_dir / "predictions.png",
+        )
+        return [
+            Section(
+                "Test predictions",
+                "Each image is titled with the predicted class and its probability, "
+                "over the true class. Mistakes come first (red), the most confident mistake first.",
+                [_embed(png, "Test images with their predictions.")],
+            )
+        ]
     if isinstance(evaluation, Seq2SeqEvaluation):
         if not evaluation.mistakes:
             return [Section("Test answers", "Every test answer is right.")]
         wrong = int((evaluation.y_true != evaluation.y_pred).any(axis=1).sum())
         shown = "; ".join(f"{m['target']!r} answered {m['predicted']!r}" for m in evaluation.mistakes)
-        return [Section("Test answers", f"{wrong:,} wrong answers out of {len(evaluation.y_true):,}. The first "
-                        f"ones (the true answer, then the model's): {shown}.")]
+        return [
+            Section(
+                "Test answers",
+                f"{wrong:,} wrong answers out of {len(evaluation.y_true):,}. The first "
+                f"ones (the true answer, then the model's): {shown}.",
+            )
+        ]
     baseline = {evaluation.baseline["name"]: evaluation.y_baseline} if evaluation.baseline else {}
     if "mase_scale" in data.info and evaluation.x.ndim == 3:  # forecast windows: x (N, 1, history), y (N, horizon)
         # The test windows of the first series come first, one per origin (stride 1): their
@@ -202,22 +250,40 @@ def _prediction_sections(evaluation: AnyEvaluation, data: Dataset, figures_dir: 
         # the history just before it.
         n = max(1, int(data.info["test_size"]) - int(data.info["horizon"]) + 1)
         step = {"model": evaluation.y_pred[:n, 0], **{k: v[:n, 0] for k, v in baseline.items()}}
-        png = save_figure(forecast_figure(evaluation.x[0, 0], evaluation.y_true[:n, 0], step,
-                                          title=f"{data.name}: one-step-ahead forecasts over the test period"),
-                          figures_dir / "forecast.png")
+        png = save_figure(
+            forecast_figure(
+                evaluation.x[0, 0],
+                evaluation.y_true[:n, 0],
+                step,
+                title=f"{data.name}: one-step-ahead forecasts over the test period",
+            ),
+            figures_dir / "forecast.png",
+        )
         text = f"The model's forecasts of the last {n} steps, after the history it saw: test {_mae(evaluation.scores)}."
         if evaluation.baseline:
             text += f" The {evaluation.baseline['name']} baseline: {_mae(evaluation.baseline)}."
-        return [Section("Forecast", text, [_embed(png, "Test period: truth and forecasts (step 1 of each "
-                                                       "window's horizon).")])]
+        return [
+            Section(
+                "Forecast", text, [_embed(png, "Test period: truth and forecasts (step 1 of each window's horizon).")]
+            )
+        ]
     if evaluation.x.ndim == 5:  # videos (N, T, C, H, W)
-        png = save_figure(next_frames_figure(evaluation.x[0], evaluation.y_true[0],
-                                             {"model": evaluation.y_pred[0],
-                                              **{k: v[0] for k, v in baseline.items()}}),
-                          figures_dir / "next_frames.png")
-        return [Section("Next frames", "The first test video: each column is a time step; the rows show the "
-                        "frame the model saw, the true next frame and the predicted ones.",
-                        [_embed(png, "Next-frame predictions on a test video.")])]
+        png = save_figure(
+            next_frames_figure(
+                evaluation.x[0],
+                evaluation.y_true[0],
+                {"model": evaluation.y_pred[0], **{k: v[0] for k, v in baseline.items()}},
+            ),
+            figures_dir / "next_frames.png",
+        )
+        return [
+            Section(
+                "Next frames",
+                "The first test video: each column is a time step; the rows show the "
+                "frame the model saw, the true next frame and the predicted ones.",
+                [_embed(png, "Next-frame predictions on a test video.")],
+            )
+        ]
     return []
 
 
@@ -285,8 +351,10 @@ def _curves_text(history: list[dict[str, Any]], best: dict[str, Any] | None) -> 
     last = history[-1]
     parts = [f"{len(history)} epoch{'s' if len(history) != 1 else ''}."]
     if best is not None:
-        parts.append(f"The kept weights come from epoch {best['epoch']} (dashed line), where {best['monitor']} "
-                     f"was {best[best['monitor']]:.4f}.")
+        parts.append(
+            f"The kept weights come from epoch {best['epoch']} (dashed line), where {best['monitor']} "
+            f"was {best[best['monitor']]:.4f}."
+        )
     if "val_loss" in last and "loss" in last and not math.isnan(float(last["val_loss"])):
         parts.append(f"Final training loss {float(last['loss']):.4f}, validation loss {float(last['val_loss']):.4f}.")
     return " ".join(parts)

@@ -50,26 +50,42 @@ def inside_the_network(
     result = inspect.filters(model, first_conv)
     save(plots.filters_figure(result), "filters", f"The {len(result.kernels)} learned kernels of layer {result.label}.")
     maps = inspect.feature_maps(model, x, chosen)
-    save(plots.feature_maps_figure(maps), "feature_maps",
-         "Feature maps of one input: what every conv and pooling layer computes from it.")
+    save(
+        plots.feature_maps_figure(maps),
+        "feature_maps",
+        "Feature maps of one input: what every conv and pooling layer computes from it.",
+    )
     for layer in chosen or convs:
         patches = inspect.top_patches(model, data, layer, k=k)
-        save(plots.top_patches_figure(patches), f"top_patches_{layer}",
-             f"For each channel of layer {patches.label}, the {patches.k} test-image patches "
-             f"({patches.rf_size[0]}x{patches.rf_size[1]} pixels, its receptive field) that activate it most.")
+        save(
+            plots.top_patches_figure(patches),
+            f"top_patches_{layer}",
+            f"For each channel of layer {patches.label}, the {patches.k} test-image patches "
+            f"({patches.rf_size[0]}x{patches.rf_size[1]} pixels, its receptive field) that activate it most.",
+        )
     if maximize:
         found = inspect.maximize_channels(model, first_conv, in_shape=data.input_shape, data=data)
         beaten = sum(bool(r.exceeds_data) for r in found)
-        save(plots.maximized_figure(found), f"maximize_{first_conv}",
-             f"Inputs built by gradient ascent for each channel of layer {first_conv}: "
-             f"{beaten} of {len(found)} excite their channel's centre unit more than any test image does.")
-        lines.append(f"Activation maximisation: {beaten} of {len(found)} channels of layer {first_conv} respond "
-                     "more to the input found by gradient ascent than to any test image.")
+        save(
+            plots.maximized_figure(found),
+            f"maximize_{first_conv}",
+            f"Inputs built by gradient ascent for each channel of layer {first_conv}: "
+            f"{beaten} of {len(found)} excite their channel's centre unit more than any test image does.",
+        )
+        lines.append(
+            f"Activation maximisation: {beaten} of {len(found)} channels of layer {first_conv} respond "
+            "more to the input found by gradient ascent than to any test image."
+        )
     if embedding:
         mapped = inspect.embedding_map(model, data, n=embedding)
-        save(plots.embedding_figure(mapped), "embedding",
-             f"t-SNE map of layer {mapped.layer}'s features for {len(mapped.coords)} test samples, coloured by class.")
-    text = ("What the trained network computes: its first-layer kernels, the feature maps of one input, "
-            "and for each channel the dataset regions it responds to most. " + " ".join(lines))
+        save(
+            plots.embedding_figure(mapped),
+            "embedding",
+            f"t-SNE map of layer {mapped.layer}'s features for {len(mapped.coords)} test samples, coloured by class.",
+        )
+    text = (
+        "What the trained network computes: its first-layer kernels, the feature maps of one input, "
+        "and for each channel the dataset regions it responds to most. " + " ".join(lines)
+    )
     add_report_section(run.path, "Inside the network", figures, text=text)
     return [path for path, _ in figures]

@@ -43,8 +43,11 @@ class ReportSection:
     figures: tuple[ReportFigure, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"title": self.title, "text": self.text,
-                "figures": [{"file": f.file, "caption": f.caption} for f in self.figures]}
+        return {
+            "title": self.title,
+            "text": self.text,
+            "figures": [{"file": f.file, "caption": f.caption} for f in self.figures],
+        }
 
 
 def read_sections(run_path: str | Path) -> list[ReportSection]:
@@ -69,8 +72,11 @@ def read_sections(run_path: str | Path) -> list[ReportSection]:
             raise RunError(f"{where}: 'figures' must be a list. Received: {figures!r}.")
         parsed = []
         for figure in figures:
-            if not isinstance(figure, dict) or not isinstance(figure.get("file"), str) \
-                    or not isinstance(figure.get("caption", ""), str):
+            if (
+                not isinstance(figure, dict)
+                or not isinstance(figure.get("file"), str)
+                or not isinstance(figure.get("caption", ""), str)
+            ):
                 raise RunError(f"{where}: each figure must be {{'file': str, 'caption': str}}. Received: {figure!r}.")
             parsed.append(ReportFigure(figure["file"], figure.get("caption", "")))
         sections.append(ReportSection(entry["title"], text, tuple(parsed)))
@@ -95,8 +101,10 @@ def add_report_section(
         isinstance(f, (tuple, list)) and len(f) == 2 and isinstance(f[1], str) for f in figures
     ):
         raise invalid("figures", "a list of (file, caption) pairs", figures)
-    entries = [ReportFigure(relative_to_run(run_path, _locate(run_path, Path(file)), must_exist=True), caption)
-               for file, caption in figures]
+    entries = [
+        ReportFigure(relative_to_run(run_path, _locate(run_path, Path(file)), must_exist=True), caption)
+        for file, caption in figures
+    ]
     section = ReportSection(title, text, tuple(entries))
     sections = read_sections(run_path)
     titles = [s.title for s in sections]

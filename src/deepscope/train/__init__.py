@@ -19,6 +19,23 @@ from deepscope.train.optim import OPTIMIZERS as OPTIMIZERS
 from deepscope.train.optim import SCHEDULES as SCHEDULES
 from deepscope.train.run import Run as Run
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "AnyEvaluation", "Callback", "Evaluation", "ProgressBar", "RegressionEvaluation",
-           "Run", "Seq2SeqEvaluation", "TrainState", "evaluate", "evaluate_data", "evaluate_regression", "evaluate_seq2seq",
-           "fit", "predict_outputs", "predict_proba", "primary_score"]
+__all__ = [
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "AnyEvaluation",
+    "Callback",
+    "Evaluation",
+    "ProgressBar",
+    "RegressionEvaluation",
+    "Run",
+    "Seq2SeqEvaluation",
+    "TrainState",
+    "evaluate",
+    "evaluate_data",
+    "evaluate_regression",
+    "evaluate_seq2seq",
+    "fit",
+    "predict_outputs",
+    "predict_proba",
+    "primary_score",
+]

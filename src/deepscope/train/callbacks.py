@@ -51,9 +51,14 @@ class ProgressBar(Callback):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self._progress = Progress(
-            TextColumn("epoch {task.fields[epoch]:>3}/{task.fields[epochs]}"), BarColumn(bar_width=30),
-            MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[logs]}"),
-            console=self.console, refresh_per_second=10, transient=False,
+            TextColumn("epoch {task.fields[epoch]:>3}/{task.fields[epochs]}"),
+            BarColumn(bar_width=30),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[logs]}"),
+            console=self.console,
+            refresh_per_second=10,
+            transient=False,
         )
         self._progress.start()
         self._new_task(state)
@@ -69,7 +74,9 @@ class ProgressBar(Callback):
 
     def on_epoch_end(self, state: TrainState, logs: dict[str, float]) -> None:
         shown = "  ".join(
-            f"{k} {v:.4f}" for k, v in logs.items() if k not in ("epoch", "lr", "time", "samples_per_s") and isinstance(v, float)
+            f"{k} {v:.4f}"
+            for k, v in logs.items()
+            if k not in ("epoch", "lr", "time", "samples_per_s") and isinstance(v, float)
         )
         self._progress.update(self._task, completed=state.steps_per_epoch, logs=f"{shown}  {logs['time']:.1f}s")
         if state.epoch < state.epochs and not state.stop:

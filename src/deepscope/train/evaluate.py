@@ -5,7 +5,7 @@ data's naive baseline; a sequence-to-sequence model's whole-answer and token acc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -18,8 +18,19 @@ from deepscope.train.tasks import forecast_scores
 if TYPE_CHECKING:
     from deepscope.data import Baseline, Dataset
 
-__all__ = ["AnyEvaluation", "Evaluation", "RegressionEvaluation", "Seq2SeqEvaluation", "evaluate", "evaluate_data",
-           "evaluate_regression", "evaluate_seq2seq", "predict_outputs", "predict_proba", "primary_score"]
+__all__ = [
+    "AnyEvaluation",
+    "Evaluation",
+    "RegressionEvaluation",
+    "Seq2SeqEvaluation",
+    "evaluate",
+    "evaluate_data",
+    "evaluate_regression",
+    "evaluate_seq2seq",
+    "predict_outputs",
+    "predict_proba",
+    "primary_score",
+]
 MAX_MISTAKES = 20  # wrong answers a seq2seq evaluation keeps to show
 
 
@@ -59,20 +70,31 @@ class Evaluation:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "task": "classification", "split": self.split, "samples": int(len(self.y_true)),
-            "accuracy": self.accuracy, "loss": self.loss,
-            "macro_f1": self.macro_f1, "per_class": self.per_class, "confusion": self.confusion,
+            "task": "classification",
+            "split": self.split,
+            "samples": int(len(self.y_true)),
+            "accuracy": self.accuracy,
+            "loss": self.loss,
+            "macro_f1": self.macro_f1,
+            "per_class": self.per_class,
+            "confusion": self.confusion,
             "classes": self.classes,
         }
 
     def text(self) -> str:
         """The scores, per-class table and confusion matrix as aligned text."""
-        lines = [f"accuracy {self.accuracy:.4f}   loss {self.loss:.4f}   macro F1 {self.macro_f1:.4f}", "",
-                 self.table(), "", "confusion matrix (rows: true class, columns: predicted)"]
+        lines = [
+            f"accuracy {self.accuracy:.4f}   loss {self.loss:.4f}   macro F1 {self.macro_f1:.4f}",
+            "",
+            self.table(),
+            "",
+            "confusion matrix (rows: true class, columns: predicted)",
+        ]
         width = max(4, *(len(str(v)) for row in self.confusion for v in row)) + 1
-        lines.append(" " * 10 + "".join(f"{c[:width - 1]:>{width}}" for c in self.classes))
-        lines += [f"{name[:9]:<10}" + "".join(f"{v:>{width}}" for v in row)
-                  for name, row in zip(self.classes, self.confusion)]
+        lines.append(" " * 10 + "".join(f"{c[: width - 1]:>{width}}" for c in self.classes))
+        lines += [
+            f"{name[:9]:<10}" + "".join(f"{v:>{width}}" for v in row) for name, row in zip(self.classes, self.confusion)
+        ]
         return "\n".join(lines)
 
     def table(self) -> str:
@@ -98,18 +120,27 @@ def evaluate(
     loss = float(F.nll_loss(probs.clamp_min(1e-12).log(), y)) if len(y) else float("nan")
     y_true, y_pred = y.numpy(), probs.argmax(dim=1).numpy()
     labels = list(range(len(classes)))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     per_class = {
-        c: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]), "support": int(support[i])}
+        c: {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
         for i, c in enumerate(classes)
     }
     return Evaluation(
-        split=name, classes=list(classes), accuracy=float((y_true == y_pred).mean()) if len(y_true) else float("nan"),
-        loss=loss, per_class=per_class, macro_f1=float(np.mean(f1)),
+        split=name,
+        classes=list(classes),
+        accuracy=float((y_true == y_pred).mean()) if len(y_true) else float("nan"),
+        loss=loss,
+        per_class=per_class,
+        macro_f1=float(np.mean(f1)),
         confusion=confusion_matrix(y_true, y_pred, labels=labels).tolist(),
-        y_true=y_true, y_pred=y_pred, probs=probs.numpy(),
+        y_true=y_true,
+        y_pred=y_pred,
+        probs=probs.numpy(),
     )
 
 
@@ -142,20 +173,31 @@ class RegressionEvaluation:
         return primary_score(self.scores)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"task": "regression", "split": self.split, "samples": int(len(self.y_true)), "loss": self.loss,
-                **self.scores, "baseline": self.baseline}
+        return {
+            "task": "regression",
+            "split": self.split,
+            "samples": int(len(self.y_true)),
+            "loss": self.loss,
+            **self.scores,
+            "baseline": self.baseline,
+        }
 
     def text(self) -> str:
         """Model and baseline scores as an aligned table."""
         names = [k for k in ("mse", "mae", "rmse", "mase") if k in self.scores]
-        lines = [f"{'':<22}" + "".join(f"{k.upper():>12}" for k in names),
-                 f"{'model':<22}" + "".join(f"{self.scores[k]:12.4f}" for k in names)]
+        lines = [
+            f"{'':<22}" + "".join(f"{k.upper():>12}" for k in names),
+            f"{'model':<22}" + "".join(f"{self.scores[k]:12.4f}" for k in names),
+        ]
         if self.baseline is not None:
             lines.append(f"{self.baseline['name'][:22]:<22}" + "".join(f"{self.baseline[k]:12.4f}" for k in names))
             key = self.primary
             ratio = self.scores[key] / self.baseline[key] if self.baseline[key] else float("nan")
-            lines += ["", f"model {key.upper()} is {ratio:.1%} of the {self.baseline['name']} baseline's "
-                          f"({'better' if ratio < 1 else 'not better'})"]
+            lines += [
+                "",
+                f"model {key.upper()} is {ratio:.1%} of the {self.baseline['name']} baseline's "
+                f"({'better' if ratio < 1 else 'not better'})",
+            ]
         return "\n".join(lines)
 
 
@@ -175,24 +217,38 @@ class Seq2SeqEvaluation:
     y_pred: np.ndarray = field(repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"task": "seq2seq", "split": self.split, "samples": int(len(self.y_true)), "accuracy": self.accuracy,
-                "token_accuracy": self.token_accuracy, "loss": self.loss, "mistakes": self.mistakes}
+        return {
+            "task": "seq2seq",
+            "split": self.split,
+            "samples": int(len(self.y_true)),
+            "accuracy": self.accuracy,
+            "token_accuracy": self.token_accuracy,
+            "loss": self.loss,
+            "mistakes": self.mistakes,
+        }
 
     def text(self) -> str:
-        lines = [f"whole-answer accuracy {self.accuracy:.4f}   token accuracy {self.token_accuracy:.4f}   "
-                 f"loss {self.loss:.4f}"]
+        lines = [
+            f"whole-answer accuracy {self.accuracy:.4f}   token accuracy {self.token_accuracy:.4f}   "
+            f"loss {self.loss:.4f}"
+        ]
         if self.mistakes:
             lines += ["", f"wrong answers (first {len(self.mistakes)}): target -> predicted"]
             lines += [f"  #{m['index']:<7} {m['target']!r} -> {m['predicted']!r}" for m in self.mistakes]
         return "\n".join(lines)
 
 
-AnyEvaluation = Union[Evaluation, RegressionEvaluation, Seq2SeqEvaluation]
+AnyEvaluation = Evaluation | RegressionEvaluation | Seq2SeqEvaluation
 
 
 def evaluate_regression(
-    model: torch.nn.Module, split: TorchDataset, *, name: str = "test", baseline: Baseline | None = None,
-    mase_scale: float | None = None, batch_size: int = 256,
+    model: torch.nn.Module,
+    split: TorchDataset,
+    *,
+    name: str = "test",
+    baseline: Baseline | None = None,
+    mase_scale: float | None = None,
+    batch_size: int = 256,
 ) -> RegressionEvaluation:
     """Score a regressor on a (x, y) split, and ``baseline`` (if given) on the same targets."""
     x, y = split.tensors
@@ -202,8 +258,15 @@ def evaluate_regression(
     if baseline is not None:
         base_pred = baseline.predict(x).reshape(y.shape)
         base_scores = {"name": baseline.name, **forecast_scores(y, base_pred, scale=mase_scale)}
-    return RegressionEvaluation(split=name, scores=scores, baseline=base_scores, x=x.numpy(), y_true=y.numpy(),
-                                y_pred=pred.numpy(), y_baseline=None if base_pred is None else base_pred.numpy())
+    return RegressionEvaluation(
+        split=name,
+        scores=scores,
+        baseline=base_scores,
+        x=x.numpy(),
+        y_true=y.numpy(),
+        y_pred=pred.numpy(),
+        y_baseline=None if base_pred is None else base_pred.numpy(),
+    )
 
 
 def _join(tokens: list[str]) -> str:
@@ -220,13 +283,23 @@ def evaluate_seq2seq(
     pred = logits.argmax(dim=-1)  # (N, T)
     right = pred == y
     whole = right.all(dim=1)
-    mistakes = [{"index": int(i), "target": _join([classes[t] for t in y[i].tolist()]),
-                 "predicted": _join([classes[t] for t in pred[i].tolist()])}
-                for i in torch.nonzero(~whole).flatten()[:MAX_MISTAKES].tolist()]
+    mistakes = [
+        {
+            "index": int(i),
+            "target": _join([classes[t] for t in y[i].tolist()]),
+            "predicted": _join([classes[t] for t in pred[i].tolist()]),
+        }
+        for i in torch.nonzero(~whole).flatten()[:MAX_MISTAKES].tolist()
+    ]
     return Seq2SeqEvaluation(
-        split=name, classes=list(classes), accuracy=float(whole.float().mean()) if len(y) else float("nan"),
-        token_accuracy=float(right.float().mean()) if len(y) else float("nan"), loss=loss, mistakes=mistakes,
-        y_true=y.numpy(), y_pred=pred.numpy(),
+        split=name,
+        classes=list(classes),
+        accuracy=float(whole.float().mean()) if len(y) else float("nan"),
+        token_accuracy=float(right.float().mean()) if len(y) else float("nan"),
+        loss=loss,
+        mistakes=mistakes,
+        y_true=y.numpy(),
+        y_pred=pred.numpy(),
     )
 
 
@@ -234,11 +307,16 @@ def evaluate_data(model: torch.nn.Module, data: Dataset, split: str = "test", ba
     """Evaluate ``model`` on one split of ``data`` with the scores of the data's task."""
     part = data.split(split)
     if data.task == "regression":
-        return evaluate_regression(model, part, name=split, baseline=data.baseline,
-                                   mase_scale=data.info.get("mase_scale"), batch_size=batch_size)
+        return evaluate_regression(
+            model,
+            part,
+            name=split,
+            baseline=data.baseline,
+            mase_scale=data.info.get("mase_scale"),
+            batch_size=batch_size,
+        )
     if data.classes is None:
-        raise InvalidArgumentError(f"Evaluating a {data.task} model needs the data's classes; "
-                                   f"{data.name!r} has none.")
+        raise InvalidArgumentError(f"Evaluating a {data.task} model needs the data's classes; {data.name!r} has none.")
     if data.task == "seq2seq":
         return evaluate_seq2seq(model, part, data.classes, name=split, batch_size=batch_size)
     return evaluate(model, part, data.classes, name=split, batch_size=batch_size)

@@ -83,7 +83,9 @@ def fit(
     optimizer = make_optimizer(
         recipe.optimizer, model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay, momentum=recipe.momentum
     )
-    schedule = make_schedule(recipe.schedule, optimizer, lr=recipe.lr, epochs=recipe.epochs, steps_per_epoch=steps_per_epoch)
+    schedule = make_schedule(
+        recipe.schedule, optimizer, lr=recipe.lr, epochs=recipe.epochs, steps_per_epoch=steps_per_epoch
+    )
     augment = make_augment(recipe.augment, data.kind)
 
     if resume:
@@ -99,8 +101,14 @@ def fit(
         for name, content in data.files.items():  # e.g. a text vocabulary, so the run can predict on raw text
             write_json(path / name, content)
 
-    state = TrainState(model=model, out=path, epochs=recipe.epochs, steps_per_epoch=steps_per_epoch,
-                       epoch=saved["epoch"], history=saved["history"])
+    state = TrainState(
+        model=model,
+        out=path,
+        epochs=recipe.epochs,
+        steps_per_epoch=steps_per_epoch,
+        epoch=saved["epoch"],
+        history=saved["history"],
+    )
     best, best_epoch, bad_epochs = saved["best"], saved["best_epoch"], saved["bad_epochs"]
     all_callbacks = [*callbacks, *([ProgressBar()] if progress else [])]
     if state.epoch < recipe.epochs:
@@ -110,13 +118,19 @@ def fit(
         while state.epoch < recipe.epochs and not state.stop:
             epoch = state.epoch + 1
             started = time.perf_counter()
-            train_logs = _train_epoch(model, task, optimizer, schedule, data.train, recipe, epoch, augment,
-                                      state, all_callbacks)
+            train_logs = _train_epoch(
+                model, task, optimizer, schedule, data.train, recipe, epoch, augment, state, all_callbacks
+            )
             train_seconds = time.perf_counter() - started
             val_logs = _evaluate_loss(model, task, data.val, recipe.batch_size) if len(data.val) else {}
-            logs = {"epoch": epoch, **train_logs, **{f"val_{k}": v for k, v in val_logs.items()},
-                    "lr": optimizer.param_groups[0]["lr"], "time": time.perf_counter() - started,
-                    "samples_per_s": len(data.train) / max(train_seconds, 1e-9)}
+            logs = {
+                "epoch": epoch,
+                **train_logs,
+                **{f"val_{k}": v for k, v in val_logs.items()},
+                "lr": optimizer.param_groups[0]["lr"],
+                "time": time.perf_counter() - started,
+                "samples_per_s": len(data.train) / max(train_seconds, 1e-9),
+            }
             state.epoch = epoch
             state.history.append(logs)
             value = logs[monitor]
@@ -166,7 +180,9 @@ def _config(model: nn.Module, data: Dataset, recipe: Recipe) -> dict[str, Any]:
     }
 
 
-def _batches(split: TensorDataset, batch_size: int, generator: torch.Generator | None) -> Iterator[tuple[torch.Tensor, ...]]:
+def _batches(
+    split: TensorDataset, batch_size: int, generator: torch.Generator | None
+) -> Iterator[tuple[torch.Tensor, ...]]:
     """Mini-batches of an in-memory split (fast path: one index per batch) or of any
     torch Dataset (DataLoader). ``generator`` shuffles; None keeps the order."""
     if isinstance(split, TensorDataset):
@@ -182,8 +198,18 @@ def _batches(split: TensorDataset, batch_size: int, generator: torch.Generator |
         yield from DataLoader(split, batch_size=batch_size, shuffle=generator is not None, generator=generator)
 
 
-def _train_epoch(model, task: Task, optimizer, schedule, split, recipe: Recipe, epoch: int, augment,
-                 state: TrainState, callbacks: Sequence[Callback]) -> dict[str, float]:
+def _train_epoch(
+    model,
+    task: Task,
+    optimizer,
+    schedule,
+    split,
+    recipe: Recipe,
+    epoch: int,
+    augment,
+    state: TrainState,
+    callbacks: Sequence[Callback],
+) -> dict[str, float]:
     model.train()
     # The data order depends only on (seed, epoch): a resumed run sees the same batches.
     generator = torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
@@ -228,7 +254,9 @@ def _evaluate_loss(model: nn.Module, task: Task, split, batch_size: int) -> dict
     return {"loss": loss_sum / max(count, 1), **{k: float(v) / max(count, 1) for k, v in sums.items()}}
 
 
-def _save_last(path: Path, model, optimizer, schedule, state: TrainState, best, best_epoch: int, bad_epochs: int) -> None:
+def _save_last(
+    path: Path, model, optimizer, schedule, state: TrainState, best, best_epoch: int, bad_epochs: int
+) -> None:
     """Everything needed to continue exactly: weights, optimizer, schedule, RNG, history.
     Written into last.tmp/ and swapped in by renames, so last/ (or, after a crash between
     the two renames, last.old/) always holds one complete epoch."""
@@ -237,11 +265,18 @@ def _save_last(path: Path, model, optimizer, schedule, state: TrainState, best, 
     save_tensors(tmp / "model.safetensors", model.state_dict())
     optimizer_rest = save_optimizer(tmp / "optimizer.safetensors", optimizer)
     save_tensors(tmp / "rng.safetensors", {"torch": torch.get_rng_state()})
-    write_json(tmp / "state.json", {
-        "epoch": state.epoch, "history": state.history, "best": best, "best_epoch": best_epoch,
-        "bad_epochs": bad_epochs, "optimizer": optimizer_rest,
-        "schedule": schedule.state_dict() if schedule is not None else None,
-    })
+    write_json(
+        tmp / "state.json",
+        {
+            "epoch": state.epoch,
+            "history": state.history,
+            "best": best,
+            "best_epoch": best_epoch,
+            "bad_epochs": bad_epochs,
+            "optimizer": optimizer_rest,
+            "schedule": schedule.state_dict() if schedule is not None else None,
+        },
+    )
     if last.exists():
         os.replace(last, old)
     os.replace(tmp, last)
@@ -265,7 +300,9 @@ def _load_last(path: Path, model, optimizer, schedule, recipe: Recipe) -> dict[s
     try:
         model.load_state_dict(load_tensors(last / "model.safetensors"))
     except RuntimeError as error:
-        raise RunError(f"Cannot resume {path}: its weights do not fit this model ({str(error).splitlines()[0]}).") from None
+        raise RunError(
+            f"Cannot resume {path}: its weights do not fit this model ({str(error).splitlines()[0]})."
+        ) from None
     load_optimizer(last / "optimizer.safetensors", optimizer, saved["optimizer"])
     if schedule is not None and saved["schedule"] is not None:
         schedule.load_state_dict(saved["schedule"])

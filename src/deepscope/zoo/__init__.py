@@ -2,9 +2,13 @@
 
 from deepscope.zoo import cnn as cnn  # registers lecture_cnn, mnist_cnn
 from deepscope.zoo import dense as dense  # registers softmax_regression, mlp, mnist_mlp
-from deepscope.zoo import text as text  # registers imdb_lstm, imdb_cnn, imdb_bidirectional_lstm, imdb_cnn_lstm, imdb_fasttext
-from deepscope.zoo import series as series  # registers fcn, resnet1d, inception_time, lstm/gru_classifier, cnn1d, forecast_mlp
 from deepscope.zoo import sequence as sequence  # registers addition_rnn, mnist_hierarchical_rnn, conv_lstm
+from deepscope.zoo import (
+    series as series,  # registers fcn, resnet1d, inception_time, lstm/gru_classifier, cnn1d, forecast_mlp
+)
+from deepscope.zoo import (
+    text as text,  # registers imdb_lstm, imdb_cnn, imdb_bidirectional_lstm, imdb_cnn_lstm, imdb_fasttext
+)
 from deepscope.zoo.registry import MODELS as MODELS
 from deepscope.zoo.registry import ZooInfo as ZooInfo
 from deepscope.zoo.registry import create as create

@@ -11,7 +11,8 @@ __all__ = ["lecture_cnn", "mnist_cnn"]
 
 
 @register(
-    "lecture_cnn", kind="image",
+    "lecture_cnn",
+    kind="image",
     reference="conv -> ReLU -> max-pool -> dense -> softmax: >= 97% test accuracy on 8x8 digits",
     recipe=Recipe(epochs=30, batch_size=32, optimizer="adamw", lr=3e-3, weight_decay=1e-4, schedule="onecycle"),
     example_shape=(1, 8, 8),
@@ -20,31 +21,40 @@ def lecture_cnn(in_shape: tuple[int, int, int], num_classes: int, filters: int =
     """The lecture's CNN: conv3x3 (same) -> ReLU -> max-pool 2 -> dense -> ReLU -> dense (softmax in the loss)."""
     c, h, w = in_shape
     return nn.Sequential(
-        nn.Conv2d(c, filters, 3, padding=1), nn.ReLU(),        # (N, filters, h, w)
-        nn.MaxPool2d(2),                                       # (N, filters, h//2, w//2)
+        nn.Conv2d(c, filters, 3, padding=1),
+        nn.ReLU(),  # (N, filters, h, w)
+        nn.MaxPool2d(2),  # (N, filters, h//2, w//2)
         nn.Flatten(),
-        nn.Linear(filters * (h // 2) * (w // 2), hidden), nn.ReLU(),  # (N, hidden)
-        nn.Linear(hidden, num_classes),                        # logits
+        nn.Linear(filters * (h // 2) * (w // 2), hidden),
+        nn.ReLU(),  # (N, hidden)
+        nn.Linear(hidden, num_classes),  # logits
     )
 
 
 @register(
-    "mnist_cnn", kind="image",
+    "mnist_cnn",
+    kind="image",
     reference="Keras mnist_cnn.py: 99.25% MNIST test accuracy after 12 epochs",
     # 4 epochs, seed 0, test accuracy: batch 128 at lr 3e-3 99.04%, batch 64 at 5e-3 99.14%, the
     # same with +-2 px shifts 99.23%, batch 32 at 3e-3 with shifts 99.34% (2 threads).
-    recipe=Recipe(epochs=4, batch_size=32, optimizer="adamw", lr=3e-3, weight_decay=1e-4, schedule="onecycle",
-                  augment="auto"),
+    recipe=Recipe(
+        epochs=4, batch_size=32, optimizer="adamw", lr=3e-3, weight_decay=1e-4, schedule="onecycle", augment="auto"
+    ),
     example_shape=(1, 28, 28),
 )
 def mnist_cnn(in_shape: tuple[int, int, int], num_classes: int) -> nn.Sequential:
     """Keras' mnist_cnn: conv32-conv64-maxpool-dropout-dense128-dropout-softmax."""
     c, h, w = in_shape
     return nn.Sequential(
-        nn.Conv2d(c, 32, 3), nn.ReLU(),                        # (N, 32, h-2, w-2)
-        nn.Conv2d(32, 64, 3), nn.ReLU(),                       # (N, 64, h-4, w-4)
-        nn.MaxPool2d(2), nn.Dropout(0.25),                     # (N, 64, (h-4)//2, (w-4)//2)
+        nn.Conv2d(c, 32, 3),
+        nn.ReLU(),  # (N, 32, h-2, w-2)
+        nn.Conv2d(32, 64, 3),
+        nn.ReLU(),  # (N, 64, h-4, w-4)
+        nn.MaxPool2d(2),
+        nn.Dropout(0.25),  # (N, 64, (h-4)//2, (w-4)//2)
         nn.Flatten(),
-        nn.Linear(64 * ((h - 4) // 2) * ((w - 4) // 2), 128), nn.ReLU(), nn.Dropout(0.5),  # (N, 128)
-        nn.Linear(128, num_classes),                           # logits; softmax lives in the loss
+        nn.Linear(64 * ((h - 4) // 2) * ((w - 4) // 2), 128),
+        nn.ReLU(),
+        nn.Dropout(0.5),  # (N, 128)
+        nn.Linear(128, num_classes),  # logits; softmax lives in the loss
     )

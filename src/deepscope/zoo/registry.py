@@ -61,8 +61,17 @@ def register(
         doc = (builder.__doc__ or "").strip().splitlines()
         MODELS.register(
             name,
-            info=ZooInfo(name, kind, task, reference, recipe, tuple(example_shape), example_classes, doc[0] if doc else "",
-                         dict(data_options or {})),
+            info=ZooInfo(
+                name,
+                kind,
+                task,
+                reference,
+                recipe,
+                tuple(example_shape),
+                example_classes,
+                doc[0] if doc else "",
+                dict(data_options or {}),
+            ),
         )(builder)
         return builder
 

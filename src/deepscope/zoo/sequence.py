@@ -34,11 +34,14 @@ class AdditionRNN(nn.Module):
 
 
 @register(
-    "addition_rnn", kind="sequence", task="seq2seq",
+    "addition_rnn",
+    kind="sequence",
+    task="seq2seq",
     reference="Keras addition_rnn.py: 3-digit addition, 50,000 questions, ~99% validation accuracy after "
-              "~100 epochs (reversed input)",
+    "~100 epochs (reversed input)",
     recipe=Recipe(epochs=30, batch_size=64, optimizer="adamw", lr=3e-3, schedule="onecycle"),
-    example_shape=(7,), example_classes=12,
+    example_shape=(7,),
+    example_classes=12,
 )
 def addition_rnn(in_shape: tuple[int], num_classes: int, hidden: int = 128, embed: int = 16) -> AdditionRNN:
     """Keras' addition_rnn: LSTM encoder, repeat, LSTM decoder, per-step softmax over characters."""
@@ -66,13 +69,15 @@ class HierarchicalRNN(nn.Module):
 
 
 @register(
-    "mnist_hierarchical_rnn", kind="image",
+    "mnist_hierarchical_rnn",
+    kind="image",
     reference="Keras mnist_hierarchical_rnn.py: 98.64% MNIST test accuracy after 5 epochs",
     recipe=Recipe(epochs=5, batch_size=64, optimizer="adamw", lr=2e-3, schedule="onecycle"),
     example_shape=(1, 28, 28),
 )
-def mnist_hierarchical_rnn(in_shape: tuple[int, int, int], num_classes: int, row_hidden: int = 128,
-                           col_hidden: int = 128) -> HierarchicalRNN:
+def mnist_hierarchical_rnn(
+    in_shape: tuple[int, int, int], num_classes: int, row_hidden: int = 128, col_hidden: int = 128
+) -> HierarchicalRNN:
     """Hierarchical RNN (Keras): LSTM over the pixels of each row, then LSTM over the rows."""
     return HierarchicalRNN(in_shape[0], num_classes, row_hidden, col_hidden)
 
@@ -91,11 +96,14 @@ class NextFrame(nn.Module):
 
 
 @register(
-    "conv_lstm", kind="sequence", task="regression",
+    "conv_lstm",
+    kind="sequence",
+    task="regression",
     reference="Keras conv_lstm.py (Shi et al. 2015) on moving squares: next frames track the squares; "
-              "target here: next-frame MSE at least 50% below copying the last frame",
+    "target here: next-frame MSE at least 50% below copying the last frame",
     recipe=Recipe(epochs=8, batch_size=16, optimizer="adamw", lr=3e-3, schedule="onecycle", monitor="val_loss"),
-    example_shape=(10, 1, 24, 24), example_classes=1,
+    example_shape=(10, 1, 24, 24),
+    example_classes=1,
 )
 def conv_lstm(in_shape: tuple[int, int, int, int], num_classes: int, hidden: int = 16, layers: int = 2) -> NextFrame:
     """ConvLSTM next-frame predictor: stacked ConvLSTM layers, then a per-step conv + sigmoid (``num_classes`` unused)."""

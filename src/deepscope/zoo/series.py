@@ -26,33 +26,40 @@ from deepscope.zoo.registry import register
 
 __all__ = ["cnn1d", "fcn", "forecast_mlp", "gru_classifier", "inception_time", "lstm_classifier", "resnet1d"]
 
-UCR_RECIPE = Recipe(epochs=300, batch_size=16, optimizer="adamw", lr=1e-3, weight_decay=1e-4, schedule="cosine",
-                    monitor="loss")
+UCR_RECIPE = Recipe(
+    epochs=300, batch_size=16, optimizer="adamw", lr=1e-3, weight_decay=1e-4, schedule="cosine", monitor="loss"
+)
 
 
 @register(
-    "fcn", kind="series",
+    "fcn",
+    kind="series",
     reference="Wang et al. 2017 FCN, as run by Fawaz et al. 2019 (2,000 epochs): GunPoint 100.0%, "
-              "ItalyPowerDemand 96.1%, JapaneseVowels 99.3% test accuracy",
-    recipe=UCR_RECIPE, example_shape=(1, 150), example_classes=2,
+    "ItalyPowerDemand 96.1%, JapaneseVowels 99.3% test accuracy",
+    recipe=UCR_RECIPE,
+    example_shape=(1, 150),
+    example_classes=2,
 )
 def fcn(in_shape: tuple[int, int], num_classes: int, filters: tuple[int, int, int] = (128, 256, 128)) -> nn.Sequential:
     """Fully convolutional net: three conv-BN-ReLU blocks (kernels 8, 5, 3), global average pooling, dense."""
     c, _ = in_shape
     return nn.Sequential(
-        ConvBlock1d(c, filters[0], 8),            # (N, 128, T)
-        ConvBlock1d(filters[0], filters[1], 5),   # (N, 256, T)
-        ConvBlock1d(filters[1], filters[2], 3),   # (N, 128, T)
-        GlobalAvgPool1d(),                        # (N, 128)
-        nn.Linear(filters[2], num_classes),       # logits
+        ConvBlock1d(c, filters[0], 8),  # (N, 128, T)
+        ConvBlock1d(filters[0], filters[1], 5),  # (N, 256, T)
+        ConvBlock1d(filters[1], filters[2], 3),  # (N, 128, T)
+        GlobalAvgPool1d(),  # (N, 128)
+        nn.Linear(filters[2], num_classes),  # logits
     )
 
 
 @register(
-    "resnet1d", kind="series",
+    "resnet1d",
+    kind="series",
     reference="Wang et al. 2017 ResNet, as run by Fawaz et al. 2019 (1,500 epochs): GunPoint 99.1%, "
-              "ItalyPowerDemand 96.3%, JapaneseVowels 99.2% test accuracy",
-    recipe=UCR_RECIPE, example_shape=(1, 150), example_classes=2,
+    "ItalyPowerDemand 96.3%, JapaneseVowels 99.2% test accuracy",
+    recipe=UCR_RECIPE,
+    example_shape=(1, 150),
+    example_classes=2,
 )
 def resnet1d(in_shape: tuple[int, int], num_classes: int, filters: tuple[int, ...] = (64, 128, 128)) -> nn.Sequential:
     """ResNet for series: three residual blocks of three convolutions each, global average pooling, dense."""
@@ -60,7 +67,7 @@ def resnet1d(in_shape: tuple[int, int], num_classes: int, filters: tuple[int, ..
     chans = [c, *filters]
     return nn.Sequential(
         *(ResidualBlock1d(chans[i], chans[i + 1]) for i in range(len(filters))),  # (N, 128, T)
-        GlobalAvgPool1d(),                                                         # (N, 128)
+        GlobalAvgPool1d(),  # (N, 128)
         nn.Linear(filters[-1], num_classes),
     )
 
@@ -90,12 +97,15 @@ class InceptionTime(nn.Module):
 
 
 @register(
-    "inception_time", kind="series",
+    "inception_time",
+    kind="series",
     reference="Ismail Fawaz et al. 2020 InceptionTime (an ensemble of 5 such networks, 1,500 epochs): "
-              "on par with or above ResNet on most UCR sets",
-    recipe=Recipe(epochs=200, batch_size=32, optimizer="adamw", lr=1e-3, weight_decay=1e-4, schedule="cosine",
-                  monitor="loss"),
-    example_shape=(1, 150), example_classes=2,
+    "on par with or above ResNet on most UCR sets",
+    recipe=Recipe(
+        epochs=200, batch_size=32, optimizer="adamw", lr=1e-3, weight_decay=1e-4, schedule="cosine", monitor="loss"
+    ),
+    example_shape=(1, 150),
+    example_classes=2,
 )
 def inception_time(in_shape: tuple[int, int], num_classes: int, depth: int = 6, filters: int = 32) -> InceptionTime:
     """InceptionTime (one network of the ensemble): six inception modules, residual every three."""
@@ -108,49 +118,68 @@ class RecurrentClassifier(nn.Module):
     def __init__(self, cell: str, in_channels: int, num_classes: int, hidden: int, layers: int, bidirectional: bool):
         super().__init__()
         self.time_first = TimeFirst()
-        self.rnn = Recurrent(cell, in_channels, hidden, num_layers=layers, bidirectional=bidirectional,
-                             dropout=0.1 if layers > 1 else 0.0)
+        self.rnn = Recurrent(
+            cell,
+            in_channels,
+            hidden,
+            num_layers=layers,
+            bidirectional=bidirectional,
+            dropout=0.1 if layers > 1 else 0.0,
+        )
         self.head = nn.Linear(self.rnn.output_size, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.rnn(self.time_first(x)))  # (N, T, C) -> (N, D*hidden) -> (N, classes)
 
 
-RNN_RECIPE = Recipe(epochs=150, batch_size=16, optimizer="adamw", lr=3e-3, weight_decay=1e-4, schedule="onecycle",
-                    monitor="loss")
+RNN_RECIPE = Recipe(
+    epochs=150, batch_size=16, optimizer="adamw", lr=3e-3, weight_decay=1e-4, schedule="onecycle", monitor="loss"
+)
 
 
 @register(
-    "lstm_classifier", kind="series",
+    "lstm_classifier",
+    kind="series",
     reference="Bidirectional LSTM over time steps: a baseline for FCN/ResNet; suits short multivariate series "
-              "(JapaneseVowels) better than long univariate ones",
-    recipe=RNN_RECIPE, example_shape=(12, 26), example_classes=9,
+    "(JapaneseVowels) better than long univariate ones",
+    recipe=RNN_RECIPE,
+    example_shape=(12, 26),
+    example_classes=9,
 )
-def lstm_classifier(in_shape: tuple[int, int], num_classes: int, hidden: int = 64, layers: int = 1,
-                    bidirectional: bool = True) -> RecurrentClassifier:
+def lstm_classifier(
+    in_shape: tuple[int, int], num_classes: int, hidden: int = 64, layers: int = 1, bidirectional: bool = True
+) -> RecurrentClassifier:
     """(Bidirectional) LSTM reading one time step (all channels) at a time; dense on its last output."""
     return RecurrentClassifier("lstm", in_shape[0], num_classes, hidden, layers, bidirectional)
 
 
 @register(
-    "gru_classifier", kind="series",
+    "gru_classifier",
+    kind="series",
     reference="Bidirectional GRU over time steps: the LSTM baseline with fewer parameters",
-    recipe=RNN_RECIPE, example_shape=(12, 26), example_classes=9,
+    recipe=RNN_RECIPE,
+    example_shape=(12, 26),
+    example_classes=9,
 )
-def gru_classifier(in_shape: tuple[int, int], num_classes: int, hidden: int = 64, layers: int = 1,
-                   bidirectional: bool = True) -> RecurrentClassifier:
+def gru_classifier(
+    in_shape: tuple[int, int], num_classes: int, hidden: int = 64, layers: int = 1, bidirectional: bool = True
+) -> RecurrentClassifier:
     """(Bidirectional) GRU reading one time step at a time; dense on its last output."""
     return RecurrentClassifier("gru", in_shape[0], num_classes, hidden, layers, bidirectional)
 
 
 @register(
-    "cnn1d", kind="series",
+    "cnn1d",
+    kind="series",
     reference="The lecture's convolution over time: with kernel_size k and L layers each output looks back "
-              "L*(k-1)+1 steps (a causal CNN)",
-    recipe=UCR_RECIPE, example_shape=(1, 150), example_classes=2,
+    "L*(k-1)+1 steps (a causal CNN)",
+    recipe=UCR_RECIPE,
+    example_shape=(1, 150),
+    example_classes=2,
 )
-def cnn1d(in_shape: tuple[int, int], num_classes: int, kernel_size: int = 8, filters: int = 64,
-          layers: int = 3) -> nn.Sequential:
+def cnn1d(
+    in_shape: tuple[int, int], num_classes: int, kernel_size: int = 8, filters: int = 64, layers: int = 3
+) -> nn.Sequential:
     """Causal 1-D CNN: each layer's filter of ``kernel_size`` steps looks only back in time; global pooling, dense."""
     c, _ = in_shape
     blocks: list[nn.Module] = []
@@ -175,11 +204,15 @@ class WindowForecaster(nn.Module):
 
 
 @register(
-    "forecast_mlp", kind="series", task="regression",
+    "forecast_mlp",
+    kind="series",
+    task="regression",
     reference="Airline (last 24 months, one step ahead): MASE below the seasonal-naive forecast (1.67)",
-    recipe=Recipe(epochs=300, batch_size=16, optimizer="adamw", lr=3e-3, weight_decay=1e-4, schedule="cosine",
-                  monitor="val_loss"),
-    example_shape=(1, 24), example_classes=1,
+    recipe=Recipe(
+        epochs=300, batch_size=16, optimizer="adamw", lr=3e-3, weight_decay=1e-4, schedule="cosine", monitor="val_loss"
+    ),
+    example_shape=(1, 24),
+    example_classes=1,
 )
 def forecast_mlp(in_shape: tuple[int, int], num_classes: int, hidden: int = 32) -> WindowForecaster:
     """Forecaster: each window standardised, an MLP to the horizon (``num_classes`` outputs), scale restored."""

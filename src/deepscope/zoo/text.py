@@ -63,8 +63,9 @@ class PackedLSTM(nn.Module):
 class _RecurrentClassifier(nn.Module):
     """Embedding -> dropout -> PackedLSTM -> dropout -> linear."""
 
-    def __init__(self, vocab_size: int, embed_dim: int, hidden: int, num_classes: int, bidirectional: bool,
-                 dropout: float):
+    def __init__(
+        self, vocab_size: int, embed_dim: int, hidden: int, num_classes: int, bidirectional: bool, dropout: float
+    ):
         super().__init__()
         self.embedding = _embedding(vocab_size, embed_dim)
         self.dropout_in = nn.Dropout(dropout)
@@ -79,30 +80,46 @@ class _RecurrentClassifier(nn.Module):
 
 
 @register(
-    "imdb_lstm", kind="text",
+    "imdb_lstm",
+    kind="text",
     reference="Keras imdb_lstm.py (embedding 128, LSTM 128, maxlen 80): ~0.81-0.83 IMDB test accuracy",
     # measured (test): maxlen 80 0.839, maxlen 100 0.849, maxlen 120 0.854 (kept; Keras' 80 words
     # leave out too much of a review), maxlen 200 0.811 (slower to converge in 3 epochs)
     recipe=Recipe(epochs=3, batch_size=32, optimizer="adam", lr=1e-3, schedule="cosine"),
-    example_shape=(120,), example_classes=2,
+    example_shape=(120,),
+    example_classes=2,
     data_options={"maxlen": 120, "max_words": 20_000},
 )
-def imdb_lstm(in_shape: tuple[int], num_classes: int, vocab_size: int = EXAMPLE_VOCAB, embed_dim: int = 128,
-              hidden: int = 128, dropout: float = 0.2) -> nn.Module:
+def imdb_lstm(
+    in_shape: tuple[int],
+    num_classes: int,
+    vocab_size: int = EXAMPLE_VOCAB,
+    embed_dim: int = 128,
+    hidden: int = 128,
+    dropout: float = 0.2,
+) -> nn.Module:
     """Keras' imdb_lstm: embedding 128 -> LSTM 128 (last state) -> dense (softmax in the loss)."""
     return _RecurrentClassifier(vocab_size, embed_dim, hidden, num_classes, bidirectional=False, dropout=dropout)
 
 
 @register(
-    "imdb_bidirectional_lstm", kind="text",
+    "imdb_bidirectional_lstm",
+    kind="text",
     reference="Keras imdb_bidirectional_lstm.py (maxlen 100, BiLSTM 64): ~0.81 IMDB test accuracy after 4 epochs",
     # a constant rate gave 0.845 (best val at epoch 2); the cosine decay 0.851
     recipe=Recipe(epochs=3, batch_size=32, optimizer="adam", lr=1e-3, schedule="cosine"),
-    example_shape=(100,), example_classes=2,
+    example_shape=(100,),
+    example_classes=2,
     data_options={"maxlen": 100, "max_words": 20_000},
 )
-def imdb_bidirectional_lstm(in_shape: tuple[int], num_classes: int, vocab_size: int = EXAMPLE_VOCAB,
-                            embed_dim: int = 128, hidden: int = 64, dropout: float = 0.5) -> nn.Module:
+def imdb_bidirectional_lstm(
+    in_shape: tuple[int],
+    num_classes: int,
+    vocab_size: int = EXAMPLE_VOCAB,
+    embed_dim: int = 128,
+    hidden: int = 64,
+    dropout: float = 0.5,
+) -> nn.Module:
     """Keras' imdb_bidirectional_lstm: embedding 128 -> BiLSTM 64 (both final states) -> dropout 0.5 -> dense."""
     return _RecurrentClassifier(vocab_size, embed_dim, hidden, num_classes, bidirectional=True, dropout=dropout)
 
@@ -110,8 +127,17 @@ def imdb_bidirectional_lstm(in_shape: tuple[int], num_classes: int, vocab_size: 
 class _ConvLSTM1D(nn.Module):
     """Embedding -> dropout -> conv1d (valid) -> ReLU -> max-pool -> LSTM (last step) -> linear."""
 
-    def __init__(self, vocab_size: int, num_classes: int, embed_dim: int, filters: int, kernel: int, pool: int,
-                 hidden: int, dropout: float):
+    def __init__(
+        self,
+        vocab_size: int,
+        num_classes: int,
+        embed_dim: int,
+        filters: int,
+        kernel: int,
+        pool: int,
+        hidden: int,
+        dropout: float,
+    ):
         super().__init__()
         self.embedding = _embedding(vocab_size, embed_dim)
         self.dropout = nn.Dropout(dropout)
@@ -128,16 +154,26 @@ class _ConvLSTM1D(nn.Module):
 
 
 @register(
-    "imdb_cnn_lstm", kind="text",
+    "imdb_cnn_lstm",
+    kind="text",
     reference="Keras imdb_cnn_lstm.py (maxlen 100, conv 64 k5, pool 4, LSTM 70): "
-              "0.8498 IMDB test accuracy after 2 epochs",
+    "0.8498 IMDB test accuracy after 2 epochs",
     recipe=Recipe(epochs=2, batch_size=32, optimizer="adam", lr=1e-3, schedule="constant"),
-    example_shape=(100,), example_classes=2,
+    example_shape=(100,),
+    example_classes=2,
     data_options={"maxlen": 100, "max_words": 20_000},
 )
-def imdb_cnn_lstm(in_shape: tuple[int], num_classes: int, vocab_size: int = EXAMPLE_VOCAB, embed_dim: int = 128,
-                  filters: int = 64, kernel: int = 5, pool: int = 4, hidden: int = 70,
-                  dropout: float = 0.25) -> nn.Module:
+def imdb_cnn_lstm(
+    in_shape: tuple[int],
+    num_classes: int,
+    vocab_size: int = EXAMPLE_VOCAB,
+    embed_dim: int = 128,
+    filters: int = 64,
+    kernel: int = 5,
+    pool: int = 4,
+    hidden: int = 70,
+    dropout: float = 0.25,
+) -> nn.Module:
     """Keras' imdb_cnn_lstm: embedding 128 -> conv1d 64 k5 -> max-pool 4 -> LSTM 70 -> dense."""
     return _ConvLSTM1D(vocab_size, num_classes, embed_dim, filters, kernel, pool, hidden, dropout)
 
@@ -145,8 +181,9 @@ def imdb_cnn_lstm(in_shape: tuple[int], num_classes: int, vocab_size: int = EXAM
 class _TextCNN(nn.Module):
     """Embedding -> dropout -> conv1d (valid) -> ReLU -> global max-pool -> dense -> ReLU -> linear."""
 
-    def __init__(self, vocab_size: int, num_classes: int, embed_dim: int, filters: int, kernel: int, hidden: int,
-                 dropout: float):
+    def __init__(
+        self, vocab_size: int, num_classes: int, embed_dim: int, filters: int, kernel: int, hidden: int, dropout: float
+    ):
         super().__init__()
         self.embedding = _embedding(vocab_size, embed_dim)
         self.dropout = nn.Dropout(dropout)
@@ -162,16 +199,26 @@ class _TextCNN(nn.Module):
 
 
 @register(
-    "imdb_cnn", kind="text",
+    "imdb_cnn",
+    kind="text",
     reference="Keras imdb_cnn.py (embedding 50, conv1d 250 k3, global max-pool, dense 250, maxlen 400): "
-              "0.89 IMDB test accuracy after 2 epochs",
+    "0.89 IMDB test accuracy after 2 epochs",
     # Keras: 2 epochs at a constant rate on 5,000 words (0.889 here); 20,000 words and a cosine decay reach 0.894
     recipe=Recipe(epochs=3, batch_size=32, optimizer="adam", lr=1e-3, schedule="cosine"),
-    example_shape=(400,), example_classes=2,
+    example_shape=(400,),
+    example_classes=2,
     data_options={"maxlen": 400, "max_words": 20_000},
 )
-def imdb_cnn(in_shape: tuple[int], num_classes: int, vocab_size: int = EXAMPLE_VOCAB, embed_dim: int = 50,
-             filters: int = 250, kernel: int = 3, hidden: int = 250, dropout: float = 0.2) -> nn.Module:
+def imdb_cnn(
+    in_shape: tuple[int],
+    num_classes: int,
+    vocab_size: int = EXAMPLE_VOCAB,
+    embed_dim: int = 50,
+    filters: int = 250,
+    kernel: int = 3,
+    hidden: int = 250,
+    dropout: float = 0.2,
+) -> nn.Module:
     """Keras' imdb_cnn: embedding 50 -> conv1d 250 k3 -> global max-pool -> dense 250 -> dense."""
     return _TextCNN(vocab_size, num_classes, embed_dim, filters, kernel, hidden, dropout)
 
@@ -192,15 +239,18 @@ class _FastText(nn.Module):
 
 
 @register(
-    "imdb_fasttext", kind="text",
+    "imdb_fasttext",
+    kind="text",
     reference="Keras imdb_fasttext.py (bigrams, embedding 50, average pooling, maxlen 400): "
-              "0.9056 IMDB test accuracy after 5 epochs",
+    "0.9056 IMDB test accuracy after 5 epochs",
     # batches of 256 (Keras: 32): each Adam step updates all 11M embedding weights, so fewer, larger steps
     recipe=Recipe(epochs=4, batch_size=256, optimizer="adam", lr=1e-2, schedule="constant"),
-    example_shape=(400,), example_classes=2,
+    example_shape=(400,),
+    example_classes=2,
     data_options={"maxlen": 400, "max_words": 20_000, "ngrams": 2, "max_ngrams": 200_000},
 )
-def imdb_fasttext(in_shape: tuple[int], num_classes: int, vocab_size: int = EXAMPLE_VOCAB,
-                  embed_dim: int = 50) -> nn.Module:
+def imdb_fasttext(
+    in_shape: tuple[int], num_classes: int, vocab_size: int = EXAMPLE_VOCAB, embed_dim: int = 50
+) -> nn.Module:
     """Keras' imdb_fasttext: word + bigram embeddings 50 -> average (padding excluded) -> dense."""
     return _FastText(vocab_size, num_classes, embed_dim)
