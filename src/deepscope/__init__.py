@@ -14,17 +14,17 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from deepscope.train import Run
 
-_SUBMODULES = ("data", "zoo", "train", "nn", "mechanics", "inspect", "explain", "plots", "report", "runs", "recipe")
+_SUBMODULES = ("data", "zoo", "train", "nn", "mechanics", "inspect", "plots", "report", "runs", "recipe", "limits")
 
 __all__ = ["__version__", "fit", "open_run", *_SUBMODULES]
 
 
 def fit(model: Any, data: Any, recipe: Any = None, **kwargs: Any) -> Run:
-    """Train ``model`` on ``data`` (see :func:`deepscope.train.fit`). A zoo model without an
-    explicit recipe uses its entry's default recipe."""
-    from deepscope import runs
+    """Train ``model`` on ``data``: :func:`deepscope.train.fit` itself (a zoo model trains with
+    its entry's recipe unless ``recipe`` is given; keyword overrides: ``epochs=``, ``lr=``, ...)."""
+    from deepscope.train import fit as train_fit
 
-    return runs.fit(model, data, recipe, **kwargs)
+    return train_fit(model, data, recipe, **kwargs)
 
 
 def open_run(path: Any, **kwargs: Any) -> Run:

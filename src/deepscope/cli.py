@@ -1,18 +1,24 @@
 """The ``deepscope`` command. Thin: parses arguments, calls the public API, prints.
 
 Heavy imports (torch, the API) happen inside the command functions so that
-``deepscope --help`` answers at once.
+``deepscope --help`` answers at once. Every numeric argument is parsed by a small type
+function below (``positive_int``, ``fraction``, ...), so a bad value fails before any work
+with one line in the house form: "`--epochs` must be an int >= 1. Received: --epochs='0'".
+Every failure ends in one ``error: ...`` line on stderr and exit code 2 (``--debug`` shows
+the traceback instead).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,22 +30,164 @@ def _print(*parts: object) -> None:
     print(*parts, flush=True)
 
 
+# ----------------------------------------------------------------------------- argument types
+# Each raises ArgumentTypeError("must be <expected>. Received: <value>"); _Parser.error puts the
+# argument's name in front, so every message reads "`--arg` must be ... Received: --arg=...".
+MAX_COUNT = 10**9  # epochs, batch size, top-k: the absolute cap of a count
+
+
+def _bad(expected: str, text: str, note: str = "") -> argparse.ArgumentTypeError:
+    return argparse.ArgumentTypeError(f"must be {expected}. Received: {text!r}{note}")
+
+
+def _int_in(low: int, high: int, expected: str | None = None) -> Callable[[str], int]:
+    """An argparse type: an int in [low, high]."""
+    expected = expected or (f"an int >= {low}" if high >= MAX_COUNT else f"an int in [{low}, {high}]")
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise _bad(expected, text) from None
+        if not low <= value <= high:
+            raise _bad(expected, text)
+        return value
+
+    parse.__name__ = expected
+    return parse
+
+
+positive_int = _int_in(1, MAX_COUNT)
+nonnegative_int = _int_in(0, MAX_COUNT)
+
+
+def integer(text: str) -> int:
+    """An int; its range is checked where it is used (e.g. the recipe's seed)."""
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise _bad("an int", text) from None
+
+
+def number(text: str) -> float:
+    """A number; its range (finite, > 0, ...) is checked where it is used (the recipe's lr)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise _bad("a number", text) from None
+
+
+def fraction(text: str) -> float:
+    """A finite float in [0, 1): the share of the training data held out (0: none)."""
+    expected = "a fraction in [0, 1) (0: no validation split)"
+    try:
+        value = float(text)
+    except ValueError:
+        raise _bad(expected, text) from None
+    if not (math.isfinite(value) and 0 <= value < 1):
+        raise _bad(expected, text)
+    return value
+
+
+def size(text: str) -> str:
+    """A size such as 512MB, 24GB or a number of bytes (checked by deepscope.limits)."""
+    from deepscope import limits
+    from deepscope.errors import InvalidArgumentError
+
+    try:
+        limits.parse_size(text)
+    except InvalidArgumentError:
+        raise _bad("a positive size such as 512MB, 24GB or a number of bytes", text) from None
+    return text
+
+
+def folder(text: str) -> str:
+    """A folder to write into: an existing folder or a path where one can be made (no part of
+    it an existing file)."""
+    if not text.strip():
+        raise _bad("a folder path", text)
+    path = Path(text).expanduser()
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                note = ", a file" if part == path else f" ({part} is a file)"
+                raise _bad("a folder (or a path where one can be made)", text, note)
+            break
+    return text
+
+
+def run_folder(text: str) -> str:
+    """A run folder; one that does not exist is left to open_run (which says so)."""
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise _bad("a run folder", text, ", a file")
+    return text
+
+
+MAX_CONV = 512  # the largest padding, stride or pool `deepscope conv` takes (images are <= 512 a side)
+
+
+def conv_padding(text: str) -> int | str:
+    """'valid', 'same' or an int in [0, MAX_CONV]; bounded by the kernel in write_conv_figures."""
+    if text in ("valid", "same"):
+        return text
+    expected = f"an int in [0, {MAX_CONV}], 'valid' or 'same'"
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise _bad(expected, text) from None
+    if not 0 <= value <= MAX_CONV:
+        raise _bad(expected, text)
+    return value
+
+
+class _UsageError(Exception):
+    """A command line argparse rejected; main() prints it as one line and returns 2."""
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Defaults in the help, except for flags (False) and options without one (None)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default in (None, False) or action.default is argparse.SUPPRESS:
+            return action.help or ""
+        return super()._get_help_string(action) or ""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors in the house form, raised to main() instead of exiting."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):  # type: ignore[override]
+        found = re.fullmatch(r"argument ([^:]+): must be (.*)\. Received: (.*)", message, flags=re.DOTALL)
+        if found:  # one of our type functions: "`--arg` must be ... Received: --arg=..."
+            name, expected, received = found.groups()
+            raise _UsageError(f"`{name}` must be {expected}. Received: {name}={received}")
+        raise _UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _checked_file(path: str, what: str) -> Path:
+    """``path`` if it is a regular file (not a folder, FIFO or device), else DataError naming it."""
+    from deepscope import limits
+
+    limits.check_regular(path, what)
+    return Path(path)
+
+
 # ----------------------------------------------------------------------------- commands
 def cmd_demo(args: argparse.Namespace) -> int:
     """Train the lecture CNN on the built-in digits, evaluate on the test split, report."""
-    from deepscope import data as data_module
-    from deepscope import runs, zoo
+    from deepscope import runs
     from deepscope.report import inside_the_network, write_report
 
     started = time.perf_counter()
-    data = data_module.load("digits", seed=args.seed)
-    _print(f"Data: {data}")
-    model = zoo.create("lecture_cnn", data=data, seed=args.seed)
-    _print(
-        f"Model: lecture_cnn (conv -> ReLU -> max-pool -> dense -> softmax), "
-        f"{sum(p.numel() for p in model.parameters()):,} parameters"
-    )
-    run = runs.fit(model, data, runs_dir=args.runs_dir, seed=args.seed, progress=not args.quiet)
+    _print("Training lecture_cnn (conv -> ReLU -> max-pool -> dense -> softmax) on the built-in digits")
+    run = runs.train("lecture_cnn", "digits", runs_dir=args.runs_dir, seed=args.seed, progress=not args.quiet)
+    _print(f"Data: {run.data}")
+    _print(f"Model: lecture_cnn, {sum(p.numel() for p in run.model.parameters()):,} parameters")
     result = run.evaluate("test")
     _print(f"Test accuracy: {result.accuracy:.4f} on {len(result.y_true)} held-out images")
     _print("Inside the network (feature maps of one test digit, filters, top patches):")
@@ -47,6 +195,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     report = write_report(run)
     _print(f"Run folder: {run.path}")
     _print(f"Report:     {report}")
+    _print(f"            {report.resolve().as_uri()}")
     _print(f"Done in {time.perf_counter() - started:.1f} s")
     return 0
 
@@ -105,39 +254,55 @@ def cmd_zoo(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from deepscope import data as data_module
-    from deepscope import runs, zoo
+    from deepscope import runs
     from deepscope.errors import invalid
 
-    overrides = {
-        k: getattr(args, k)
-        for k in ("epochs", "batch_size", "optimizer", "lr", "weight_decay", "schedule", "patience", "seed", "augment")
-    }
     if args.resume:
         run = runs.resume(args.resume, progress=not args.quiet)
     else:
         if not args.model:
             raise invalid("model", "a zoo model name (see `deepscope zoo`)", args.model)
-        recipe = zoo.info(args.model).recipe.with_overrides(**overrides)
-        # the entry's preferred loader settings (text: maxlen, vocabulary) unless the spec sets them
-        entry, spec = zoo.info(args.model), args.data
-        if entry.data_options and data_module.DATASETS.get(spec.partition(":")[0]).meta["kind"] == entry.kind:
-            spec = data_module.spec_with_options(spec, entry.data_options)
-        data = data_module.load(spec, val_fraction=args.val_fraction, seed=recipe.seed, download=args.download)
-        model = zoo.create(args.model, data=data, seed=recipe.seed)
-        run = runs.fit(model, data, recipe, out=args.out, runs_dir=args.runs_dir, progress=not args.quiet)
-    if run.history:
-        saved = json.loads((run.path / "last" / "state.json").read_text())  # best epoch by the recipe's monitor
-        monitor = run.config["recipe"]["monitor"]
-        monitor = monitor if monitor in run.history[0] else monitor.removeprefix("val_")
-        seconds = sum(r["time"] for r in run.history) / len(run.history)
-        _print(f"Best epoch {saved['best_epoch']}: {monitor} {saved['best']:.4f}; {seconds:.3g} s/epoch")
+        names = ("epochs", "batch_size", "optimizer", "lr", "weight_decay", "schedule", "patience", "seed", "augment")
+        overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+        run = runs.train(
+            args.model,
+            args.data,
+            val_fraction=args.val_fraction,
+            download=args.download,
+            out=args.out,
+            runs_dir=args.runs_dir,
+            progress=not args.quiet,
+            **overrides,
+        )
+    if run.best_epoch:
+        seconds = f"; {run.seconds_per_epoch:.3g} s/epoch" if run.seconds_per_epoch is not None else ""
+        early = f" (stopped early after epoch {len(run.history)})" if run.stopped_early else ""
+        _print(f"Best epoch {run.best_epoch}: {run.monitor} {run.best_value:.4f}{seconds}{early}")
     _print(f"Run folder: {run.path}")
     if not args.no_report:
         from deepscope.report import write_report
 
-        _print(f"Report:     {write_report(run)}")
+        report = write_report(run)  # evaluates the test split once, into metrics.json
+        _print(_test_line(run.path / "metrics.json"))
+        _print(f"Report:     {report}")
+        _print(f"            {report.resolve().as_uri()}")
     return 0
+
+
+def _test_line(metrics_path: Path) -> str:
+    """The test score the report recorded: 'Test accuracy 0.9611 on 180 samples ...'."""
+    from deepscope.train import primary_score
+
+    test = json.loads(metrics_path.read_text(encoding="utf-8")).get("test") or {}
+    samples = f" on {test['samples']} samples" if "samples" in test else ""
+    if "accuracy" in test:
+        return f"Test accuracy {test['accuracy']:.4f}{samples} (the test split, scored once for the report)"
+    if test:
+        name = primary_score(test)
+        baseline = test.get("baseline") or {}
+        versus = f"; {baseline['name']} {baseline[name]:.4f}" if name in baseline and "name" in baseline else ""
+        return f"Test {name.upper()} {test[name]:.4f}{samples}{versus} (the test split, scored once for the report)"
+    return "Test split: not scored (the run's data has no test split)"
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -157,7 +322,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     import torch
 
-    from deepscope import runs
+    from deepscope import limits, runs
     from deepscope.data import read_image
     from deepscope.train import predict_proba
 
@@ -175,20 +340,20 @@ def cmd_predict(args: argparse.Namespace) -> int:
         )
     classes = run.config["data"]["classes"]
     in_shape = tuple(run.config["data"]["input_shape"])
-    if kind == "text":  # raw strings (or @file.txt), tokenized like the training data
+    if kind == "text":  # raw strings (or @file.txt: a regular file, at most the text cap), tokenized like training
         from deepscope.data import Vocabulary
 
-        texts = [Path(f[1:]).read_text(encoding="utf-8") if f.startswith("@") else f for f in args.files]
+        texts = [limits.read_text(f[1:], "text file") if f.startswith("@") else f for f in args.files]
         x = Vocabulary.load(run.path / "vocab.json").encode(texts)  # (N, maxlen)
     elif kind == "series":  # CSV rows or UCR files, prepared like the training series
         from deepscope.data import read_series
 
         prep = run.config["data"].get("info", {}).get("preprocess", {})
-        batches = [read_series(Path(f), in_shape, prep) for f in args.files]  # each (n, C, T)
+        batches = [read_series(_checked_file(f, "series file"), in_shape, prep) for f in args.files]  # each (n, C, T)
         names = [f if len(b) == 1 else f"{f}:{i + 1}" for f, b in zip(args.files, batches) for i in range(len(b))]
         x = torch.cat(batches)
     else:
-        x = torch.stack([read_image(Path(f), in_shape) for f in args.files])
+        x = torch.stack([read_image(_checked_file(f, "image file"), in_shape) for f in args.files])
     probs = predict_proba(run.model, x)
     k = min(args.top, len(classes))
     results = []
@@ -219,7 +384,7 @@ def _predict_forecast(run, args: argparse.Namespace) -> int:
     history = int(run.config["data"]["input_shape"][-1])
     results = []
     for f in args.files:
-        names, x = forecast_inputs(Path(f), history)  # (N, 1, history)
+        names, x = forecast_inputs(_checked_file(f, "series file"), history)  # (N, 1, history)
         forecasts = predict_outputs(run.model, x).reshape(len(names), -1)  # (N, horizon)
         results += [{"file": f, "series": name, "forecast": values} for name, values in zip(names, forecasts.tolist())]
     if args.json:
@@ -278,41 +443,43 @@ def _conv_image(spec: str) -> tuple[np.ndarray, str]:
         return mechanics.example_image(name), name
     from deepscope.data import open_image, to_array
 
-    return to_array(open_image(spec), "L") / 255.0, Path(spec).stem  # (H, W)
+    path = _checked_file(spec, "image file")
+    return to_array(open_image(path), "L") / 255.0, path.stem  # (H, W)
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "image"
 
 
 def cmd_conv(args: argparse.Namespace) -> int:
     """Convolution mechanics as pictures: conv -> ReLU -> pool, a kernel stack, pooling's
-    shift invariance and (with --steps) the window sliding, as PNGs and a GIF."""
+    shift invariance and (with --steps) the window sliding, as PNGs and a GIF, written into
+    --out (default: <runs dir>/conv-<image>-<kernel>/)."""
     from deepscope import mechanics, plots
-    from deepscope.errors import invalid
 
     image, name = _conv_image(args.image)
     if args.kernel_file:
-        kernel, kernel_name = mechanics.load_kernel(args.kernel_file), Path(args.kernel_file).name
+        kernel_path = _checked_file(args.kernel_file, "kernel file")
+        kernel, kernel_name = mechanics.load_kernel(kernel_path), kernel_path.name
     else:
         kernel_name = args.kernel or "edge-h"
         kernel = mechanics.get_kernel(kernel_name)
-    padding: int | str = args.padding
-    if padding not in ("valid", "same"):
-        if not padding.isdigit():
-            raise invalid("--padding", "an int >= 0, 'valid' or 'same'", padding)
-        padding = int(padding)
-    out = Path(args.out or f"conv-{name}")
+    out = Path(args.out) if args.out else Path(args.runs_dir) / _safe_name(f"conv-{name}-{Path(kernel_name).stem}")
     paths = plots.write_conv_figures(
         image,
         kernel,
         kernel_name,
         out,
-        padding=padding,
+        padding=args.padding,
         stride=args.stride,
         pool=args.pool,
         steps=args.steps,
         stack_kernel=bool(args.kernel_file),
         echo=_print,
     )
+    _print(f"Figures in {out}/:")
     for path in paths:
-        _print(path)
+        _print(f"  {path}")
     return 0
 
 
@@ -326,11 +493,12 @@ def cmd_words(args: argparse.Namespace) -> int:
     if run.config["data"]["kind"] != "text":
         raise invalid("run", "a run trained on text data", str(run.path))
     vocab = Vocabulary.load(run.path / "vocab.json")
-    for found in inspect.nearest_words(run.model, vocab.tokens, args.near or [], k=args.k):
+    for found in inspect.nearest_words(run.model, None, vocab.tokens, args.near or [], k=args.k):
         _print(f"{found.word:>14}: " + ", ".join(f"{w} {s:.2f}" for w, s in zip(found.words, found.similarities)))
     if args.map:
         mapped = inspect.word_map(
             run.model,
+            None,
             vocab.tokens,
             n=args.map,
             method=args.method,
@@ -342,147 +510,272 @@ def cmd_words(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- parser
+def _command(sub: Any, name: str, summary: str, description: str | None = None) -> argparse.ArgumentParser:
+    """A subcommand: ``summary`` in ``deepscope --help``, ``description`` (default: the
+    summary) at the top of ``deepscope NAME --help``."""
+    text = description or summary
+    return sub.add_parser(name, help=summary, description=text[0].upper() + text[1:])
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from deepscope import __version__
+
+    parser = _Parser(
         prog="deepscope",
         description="Train deep nets on images, series and text, then see what they learned.",
+        epilog="Start with `deepscope demo` (offline, about a minute on a laptop CPU); "
+        "`deepscope COMMAND --help` describes each command.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument(
+        "--max-memory",
+        type=size,
+        metavar="SIZE",
+        help="the largest array one reader may allocate, e.g. 24GB (default: $DEEPSCOPE_MAX_MEMORY, "
+        "else half the RAM, at most 8 GiB)",
+    )
+    parser.add_argument(
+        "--max-text",
+        type=size,
+        metavar="SIZE",
+        help="the largest text/CSV/JSON file read whole, e.g. 2GB (default: $DEEPSCOPE_MAX_TEXT, else 512 MiB)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("demo", help="train the lecture CNN on built-in digits and write a report (offline)")
-    p.add_argument("--runs-dir", default="runs", help="where run folders go (default: ./runs)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p = _command(
+        sub,
+        "demo",
+        "train the lecture CNN on built-in digits and write a report (offline)",
+        "train the lecture CNN (conv -> ReLU -> max-pool -> dense -> softmax) on scikit-learn's 8x8 "
+        "digits, score it on the held-out test split, draw what it learned and write the HTML "
+        "report. Needs no download.",
+    )
+    p.add_argument("--runs-dir", type=folder, default="runs", help="where run folders go")
+    p.add_argument("--seed", type=integer, default=0, help="random seed (weights, data order)")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("datasets", help="list dataset kinds and what each expects")
+    p = _command(
+        sub,
+        "datasets",
+        "list dataset kinds and what each expects",
+        "list the built-in, local and downloadable datasets with the spec each takes; "
+        "--check SPEC loads one and walks a sample through loading.",
+    )
     p.add_argument("--check", metavar="SPEC", help="load SPEC and walk one sample through loading")
     p.add_argument("--download", action="store_true", help="allow downloading standard sets into the cache")
     p.set_defaults(func=cmd_datasets)
 
-    p = sub.add_parser("zoo", help="list architectures with parameter counts and reference results")
+    p = _command(
+        sub,
+        "zoo",
+        "list architectures with parameter counts and reference results",
+        "list the zoo's architectures with their kind, parameter count and reference result; "
+        "--summary MODEL prints one model's layers and output shapes.",
+    )
     p.add_argument("--summary", metavar="MODEL", help="print MODEL's layers, output shapes and parameters")
     p.add_argument("--data", metavar="SPEC", help="with --summary: take shapes from this dataset")
     p.set_defaults(func=cmd_zoo)
 
-    p = sub.add_parser("train", help="train a zoo model on a dataset")
+    p = _command(
+        sub,
+        "train",
+        "train a zoo model on a dataset",
+        "train a zoo model on a dataset with the model's recipe (override any field below), keep the "
+        "best weights by the validation metric, then score the test split once and write the "
+        "report. Unset options come from the model's recipe (`deepscope zoo`).",
+    )
     p.add_argument("model", nargs="?", help="zoo model name (see `deepscope zoo`)")
-    p.add_argument("--data", default="digits", help="data spec, e.g. digits, mnist:PATH (default: digits)")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
+    p.add_argument("--data", default="digits", metavar="SPEC", help="data spec, e.g. digits, mnist:PATH")
+    p.add_argument("--epochs", type=positive_int, metavar="N", help="passes over the training data")
+    p.add_argument("--batch-size", type=positive_int, metavar="N", help="samples per gradient step")
     p.add_argument("--optimizer", help="sgd, adam, adamw, rmsprop, adadelta")
-    p.add_argument("--lr", type=float)
-    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--lr", type=number, help="learning rate (> 0)")
+    p.add_argument("--weight-decay", type=number, help="L2 weight decay (>= 0)")
     p.add_argument("--schedule", help="constant, onecycle, cosine, step")
-    p.add_argument("--patience", type=int, help="early stopping: epochs without val improvement")
+    p.add_argument(
+        "--patience", type=positive_int, metavar="N", help="early stopping: epochs without validation improvement"
+    )
     p.add_argument("--augment", help="none, auto, shift, shift-flip")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--val-fraction", type=float, default=0.1)
-    p.add_argument("--out", help="run folder (default: runs/<model>-<data>-<n>)")
-    p.add_argument("--runs-dir", default="runs")
-    p.add_argument("--resume", metavar="RUN", help="continue an interrupted run folder")
+    p.add_argument("--seed", type=integer, help="random seed in [0, 2**32)")
+    p.add_argument(
+        "--val-fraction", type=fraction, default=0.1, help="share of the training data held out for validation"
+    )
+    p.add_argument("--out", type=folder, metavar="DIR", help="run folder (default: RUNS_DIR/<model>-<data>-<n>)")
+    p.add_argument("--runs-dir", type=folder, default="runs", help="where new run folders go")
+    p.add_argument("--resume", type=run_folder, metavar="RUN", help="continue an interrupted run folder")
     p.add_argument("--download", action="store_true", help="download standard datasets if missing")
     p.add_argument(
         "--no-report",
         action="store_true",
         help="skip report.html (it evaluates the test split once, for the record, after training)",
     )
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "evaluate",
-        help="a run's scores: accuracy, per-class scores and confusion matrix "
-        "(classifiers); MSE/MAE/RMSE/MASE beside a naive baseline (regression, forecasts); "
-        "whole-answer and token accuracy (seq2seq)",
+        "a run's scores on a split, recorded in metrics.json",
+        "a run's scores: accuracy, per-class scores and confusion matrix (classifiers); "
+        "MSE/MAE/RMSE/MASE beside a naive baseline (regression, forecasts); whole-answer and token "
+        "accuracy (seq2seq). Recorded in the run's metrics.json.",
     )
-    p.add_argument("run")
-    p.add_argument("--split", default="test", choices=("train", "val", "test"))
-    p.add_argument("--json", action="store_true")
+    p.add_argument("run", type=run_folder, help="run folder")
+    p.add_argument("--split", default="test", choices=("train", "val", "test"), help="which split to score")
+    p.add_argument("--json", action="store_true", help="print the scores as JSON")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "predict",
-        help="top-k classes for image files, raw texts (text runs; @FILE reads one) "
-        "or series files (series runs: CSV rows, .ts/.tsv/.arff); forecasting "
-        "runs forecast past the end of each series of a CSV/Parquet file",
+        "top-k classes for image files, raw texts or series files; forecasts",
+        "top-k classes for image files, raw texts (text runs; @FILE reads one file) or series files "
+        "(series runs: CSV rows, .ts/.tsv/.arff); forecasting runs forecast past the end of each "
+        "series of a CSV/Parquet file.",
     )
-    p.add_argument("run")
-    p.add_argument("files", nargs="+")
-    p.add_argument("--top", type=int, default=3)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("run", type=run_folder, help="run folder")
+    p.add_argument("files", nargs="+", metavar="INPUT", help="image/series files, or texts (@FILE for a text file)")
+    p.add_argument("--top", type=positive_int, default=3, metavar="K", help="classes shown per input")
+    p.add_argument("--json", action="store_true", help="print the predictions as JSON")
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("report", help="write the self-contained HTML report of a run")
-    p.add_argument("run")
+    p = _command(
+        sub, "report", "write the self-contained HTML report of a run", "write the run's self-contained HTML report"
+    )
+    p.add_argument("run", type=run_folder, help="run folder")
     p.set_defaults(func=cmd_report)
 
-    # Commands added by later features register below this line (one add_parser block each).
-    p = sub.add_parser("inspect", help="filters, feature maps, top patches and embedding map of a trained CNN run")
-    p.add_argument("run")
+    # Commands added by later features register below this line (one _command block each).
+    p = _command(
+        sub,
+        "inspect",
+        "filters, feature maps, top patches and embedding map of a trained CNN run",
+        "draw what a trained CNN run learned: its filters, the feature maps of one image, the "
+        "test-image patches that excite each channel most, inputs built by activation "
+        "maximisation, and a t-SNE map of the test set; adds them to the run's report.",
+    )
+    p.add_argument("run", type=run_folder, help="run folder")
     p.add_argument("--input", metavar="FILE", help="image whose feature maps to draw (default: the first test image)")
     p.add_argument(
         "--layers", nargs="+", metavar="NAME", help="layers to inspect, by module name (default: all conv/pool)"
     )
-    p.add_argument("--k", type=int, default=9, help="patches per channel (default: 9)")
-    p.add_argument("--embedding", type=int, default=1000, metavar="N", help="test samples in the t-SNE map (0: none)")
+    p.add_argument("--k", type=_int_in(1, 100), default=9, help="top patches per channel")
+    p.add_argument(
+        "--embedding",
+        type=_int_in(0, 20_000),
+        default=1000,
+        metavar="N",
+        help="test samples in the t-SNE map (0: none)",
+    )
     p.add_argument("--no-maximize", action="store_true", help="skip activation maximisation")
     p.set_defaults(func=cmd_inspect)
 
-    p = sub.add_parser("conv", help="convolution, ReLU and pooling step by step, as pictures (PNG + GIF)")
+    p = _command(
+        sub,
+        "conv",
+        "convolution, ReLU and pooling step by step, as pictures (PNG + GIF)",
+        "convolution, ReLU and max-pooling of one image, as pictures: the pipeline, every named "
+        "kernel at once as a feature-map stack, pooling's shift invariance (with and without "
+        "pooling) and, with --steps, the window sliding one output at a time (GIF).",
+    )
     p.add_argument("image", help="image file (read as grey, scaled to [0, 1]) or example:cross|ell|digit")
     which = p.add_mutually_exclusive_group()
     which.add_argument(
         "--kernel", metavar="NAME", help="identity, blur, edge-h, edge-v, sharpen, sobel-x, sobel-y (default: edge-h)"
     )
     which.add_argument("--kernel-file", metavar="F", help="kernel as text/CSV rows of numbers, or .npy")
-    p.add_argument("--padding", default="valid", help="an int, 'valid' or 'same' (default: valid)")
-    p.add_argument("--stride", type=int, default=1)
-    p.add_argument("--pool", type=int, default=2, help="max-pool window and stride (default: 2; 1: none)")
+    p.add_argument(
+        "--padding",
+        type=conv_padding,
+        default="valid",
+        help="zeros around the image: 'valid' (none), 'same' (output as large as the input) or an int "
+        "up to the kernel size - 1",
+    )
+    p.add_argument("--stride", type=_int_in(1, MAX_CONV), default=1, help="step of the window")
+    p.add_argument("--pool", type=_int_in(1, MAX_CONV), default=2, help="max-pool window and stride (1: no pooling)")
     p.add_argument(
         "--steps", action="store_true", help="also write steps.gif: the window sliding, one frame per output"
     )
-    p.add_argument("--out", metavar="DIR", help="output folder (default: ./conv-<image name>)")
+    p.add_argument("--out", type=folder, metavar="DIR", help="output folder (default: RUNS_DIR/conv-<image>-<kernel>)")
+    p.add_argument("--runs-dir", type=folder, default="runs", help="where the default output folder goes")
     p.set_defaults(func=cmd_conv)
 
-    p = sub.add_parser("words", help="a text run's embedding: nearest neighbours of words, map of frequent words")
-    p.add_argument("run")
+    p = _command(
+        sub,
+        "words",
+        "a text run's embedding: nearest neighbours of words, map of frequent words",
+        "what a text run's embedding learned: the nearest neighbours (cosine) of words you name, "
+        "and a 2-D map of the most frequent words (figures/word_map.png in the run folder).",
+    )
+    p.add_argument("run", type=run_folder, help="run folder")
     p.add_argument("--near", nargs="+", metavar="WORD", help="words whose nearest neighbours (cosine) to print")
-    p.add_argument("--k", type=int, default=8, help="neighbours per word (default: 8)")
-    p.add_argument("--map", type=int, default=300, metavar="N", help="most frequent words on the map (0: no map)")
-    p.add_argument("--method", default="tsne", choices=("tsne", "pca"))
+    p.add_argument("--k", type=_int_in(1, 1000), default=8, help="neighbours per word")
+    p.add_argument(
+        "--map", type=_int_in(0, 10_000), default=300, metavar="N", help="most frequent words on the map (0: no map)"
+    )
+    p.add_argument("--method", default="tsne", choices=("tsne", "pca"), help="projection to 2-D")
     p.set_defaults(func=cmd_words)
 
     return parser
 
 
+def _one_line(error: BaseException) -> str:
+    """An error's message on one line (tracebacks and multi-line messages folded)."""
+    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    return text or type(error).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as error:
+        print(f"error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    except SystemExit as exit_:  # --help, --version
+        return exit_.code if isinstance(exit_.code, int) else 0
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
     try:
-        return args.func(args)
+        from deepscope import limits
+
+        caps = {"memory": args.max_memory, "text": args.max_text}
+        with limits.override(**{name: value for name, value in caps.items() if value is not None}):
+            return args.func(args)
     except BrokenPipeError:  # `deepscope evaluate RUN | head`: the reader left, nothing is wrong
         sys.stderr.close()
         return 0
-    except KeyboardInterrupt:
-        print("Interrupted. Completed epochs are saved; continue with `deepscope train --resume RUN`.", file=sys.stderr)
+    except KeyboardInterrupt as error:
+        from deepscope.errors import TrainingInterrupted
+
+        if isinstance(error, TrainingInterrupted):
+            print(str(error), file=sys.stderr)
+        else:
+            print("Interrupted; nothing more was written.", file=sys.stderr)
         return 130
     except Exception as error:
-        from deepscope.errors import DeepscopeError
-
         if args.debug:
             raise
-        if isinstance(error, DeepscopeError):
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        if isinstance(error, (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)):
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        raise
+        print(f"error: {_describe(error)}", file=sys.stderr)
+        return 2
+
+
+def _describe(error: Exception) -> str:
+    """One line for any failure: deepscope's own errors as they are, the system's with the
+    file they name, anything else as what it is (with the way to see the traceback)."""
+    from deepscope.errors import DeepscopeError
+
+    if isinstance(error, DeepscopeError):
+        return _one_line(error)
+    if isinstance(error, OSError) and error.strerror:
+        where = f": {error.filename}" if error.filename else ""
+        return f"{error.strerror}{where}"
+    if isinstance(error, MemoryError):
+        return "out of memory. Use smaller inputs or batches, or lower --max-memory so readers refuse sooner."
+    return f"unexpected {type(error).__name__}: {_one_line(error)} (rerun with --debug for the traceback)"
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ __all__ = [
     "DataError",
     "RunError",
     "TrainingDivergedError",
+    "TrainingInterrupted",
     "closest",
     "invalid",
 ]
@@ -57,6 +58,15 @@ class RunError(DeepscopeError):
 
 class TrainingDivergedError(DeepscopeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``fit``: a KeyboardInterrupt (so it stops everything as usual) whose
+    message names the run folder and says what was saved and how to continue."""
+
+    def __init__(self, message: str, path: Any = None, epochs_done: int = 0):
+        super().__init__(message)
+        self.path, self.epochs_done = path, epochs_done
 
 
 def closest(name: str, choices: Iterable[str], n: int = 3) -> list[str]:

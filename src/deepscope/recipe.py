@@ -5,10 +5,11 @@ Kept apart from ``zoo`` and ``train`` so both can use it without importing each 
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from deepscope.errors import InvalidArgumentError, closest
+from deepscope.errors import InvalidArgumentError, closest, invalid
 
 __all__ = ["Recipe"]
 
@@ -33,6 +34,36 @@ class Recipe:
     monitor: str = "val_accuracy"
     seed: int = 0
     augment: str | None = None
+
+    def __post_init__(self) -> None:
+        """Check every field, so a bad value fails here, at the boundary, and not mid-training
+        (a recipe from a tampered config.json goes through this too)."""
+
+        def is_int(value: Any) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool)
+
+        def is_number(value: Any) -> bool:
+            return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if not is_int(value) or not 1 <= value <= 10**9:
+                raise invalid(name, "a positive int", value)
+        if not is_number(self.lr) or not self.lr > 0:
+            raise invalid("lr", "a finite float > 0", self.lr)
+        if not is_number(self.weight_decay) or self.weight_decay < 0:
+            raise invalid("weight_decay", "a finite float >= 0", self.weight_decay)
+        if not is_number(self.momentum) or not 0 <= self.momentum < 1:
+            raise invalid("momentum", "a float in [0, 1)", self.momentum)
+        if self.patience is not None and (not is_int(self.patience) or self.patience < 1):
+            raise invalid("patience", "None or a positive int", self.patience)
+        if not is_int(self.seed) or not 0 <= self.seed < 2**32:
+            raise invalid("seed", "an int in [0, 2**32)", self.seed)
+        for name in ("optimizer", "schedule", "monitor"):
+            if not isinstance(getattr(self, name), str):
+                raise invalid(name, "a name (str)", getattr(self, name))
+        if self.augment is not None and not isinstance(self.augment, str):
+            raise invalid("augment", "None or a policy name (str)", self.augment)
 
     def with_overrides(self, **overrides: Any) -> Recipe:
         """A copy with the given fields replaced; ``None`` values leave a field unchanged."""

@@ -135,7 +135,7 @@ def test_read_idx_rejects_a_corrupt_gzip(tmp_path):
 
 
 def test_read_idx_names_a_missing_file(tmp_path):
-    with pytest.raises(DataError, match=r"IDX file .*nothing-here does not exist"):
+    with pytest.raises(DataError, match=r"(?i:IDX file) .*nothing-here does not exist"):
         read_idx(tmp_path / "nothing-here")
 
 

@@ -106,7 +106,7 @@ def test_missing_file_is_named(tmp_path):
 
 
 def test_folder_is_not_an_image(tmp_path):
-    with pytest.raises(DataError, match=rf"{tmp_path} must be an image file\. Received: a folder\."):
+    with pytest.raises(DataError, match=rf"Image file {tmp_path} must be a regular file\. Received: a folder\."):
         read_image(tmp_path, (1, 28, 28))
 
 

@@ -206,7 +206,7 @@ def test_bad_jsonl_line_and_empty_label_are_located(tmp_path):
         load_text(jsonl)
     csv_path = tmp_path / "r.csv"
     csv_path.write_text("text,label\ngood,pos\nbad,\n")
-    with pytest.raises(DataError, match=r"r\.csv, line 3: the 'label' value must be a class name or int"):
+    with pytest.raises(DataError, match=r"r\.csv, line 3: the 'label' value must be a class name \(a non-empty string\) or an integer"):
         load_text(csv_path)
 
 

@@ -21,7 +21,7 @@ def test_unknown_layer_suggests_close_names(custom_cnn):
 
 
 def test_layer_outputs_match_a_manual_forward(tiny_cnn, images):
-    out = layer_outputs(tiny_cnn, images, ["0", "2", "3"], stop=False)
+    out = layer_outputs(tiny_cnn, ["0", "2", "3"], images, stop=False)
     x0 = tiny_cnn[0](images)
     assert torch.allclose(out["0"], x0)  # not overwritten by the in-place ReLU that follows
     assert (out["0"] < 0).any()
@@ -32,9 +32,9 @@ def test_layer_outputs_match_a_manual_forward(tiny_cnn, images):
 def test_layer_outputs_stop_after_the_last_requested_layer(tiny_cnn, images):
     calls = []
     handle = tiny_cnn[6].register_forward_hook(lambda *a: calls.append(1))
-    layer_outputs(tiny_cnn, images, ["2"])
+    layer_outputs(tiny_cnn, ["2"], images)
     assert calls == []
-    layer_outputs(tiny_cnn, images, ["2"], stop=False)
+    layer_outputs(tiny_cnn, ["2"], images, stop=False)
     assert calls == [1]
     handle.remove()
 
@@ -42,7 +42,7 @@ def test_layer_outputs_stop_after_the_last_requested_layer(tiny_cnn, images):
 def test_layer_outputs_rejects_a_layer_the_forward_never_runs(custom_cnn, make_images):
     custom_cnn.unused = nn.Conv2d(3, 2, 3)
     with pytest.raises(InvalidArgumentError, match=r"layers that the forward pass runs. Received: layers=\['unused'\]"):
-        layer_outputs(custom_cnn, make_images(2, (3, 10, 10)), ["unused", "features.0"])
+        layer_outputs(custom_cnn, ["unused", "features.0"], make_images(2, (3, 10, 10)))
 
 
 def test_reading_reuses_its_hooks_and_removes_them(tiny_cnn, images):

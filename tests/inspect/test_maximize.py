@@ -17,12 +17,11 @@ def test_gradient_ascent_increases_the_channel_activation(tiny_cnn):
     assert result.input.min() >= 0.0 and result.input.max() <= 1.0
     assert result.history.shape == (40,)
     with torch.no_grad():  # the reported activation is the centre unit's, recomputed here
-        out = layer_outputs(tiny_cnn, torch.from_numpy(result.input)[None], ["3"])["3"]  # (1, 6, 2, 2)
+        out = layer_outputs(tiny_cnn, ["3"], torch.from_numpy(result.input)[None])["3"]  # (1, 6, 2, 2)
     assert float(out[0, 2, 1, 1]) == pytest.approx(result.activation, abs=1e-5)
     # the centre unit (1, 1) of layer 3 sees an 8x8 field: offset -1 + 1 * jump 4 = 3 .. 11
     assert result.box == (3, 3, 11, 11)
-    top, bottom, left, right = receptive_field(tiny_cnn, "3").bounds(1, 1, (12, 12))
-    assert result.box == (top, left, bottom, right)
+    assert result.box == receptive_field(tiny_cnn, "3").bounds(1, 1, (12, 12))  # one box order
 
 
 def test_batched_channels_equal_one_at_a_time(tiny_cnn):
@@ -49,17 +48,17 @@ def test_data_max_is_the_channels_strongest_response(tiny_cnn, images):
     with torch.no_grad():
         out = tiny_cnn[0](images)  # (40, 4, 12, 12)
     np.testing.assert_allclose(
-        data_max(tiny_cnn, images, "0", batch_size=9), out.amax(dim=(0, 2, 3)).numpy(), rtol=1e-6
+        data_max(tiny_cnn, "0", images, batch_size=9), out.amax(dim=(0, 2, 3)).numpy(), rtol=1e-6
     )
     np.testing.assert_allclose(
-        data_max(tiny_cnn, images, "0", objective="mean"), out.mean(dim=(2, 3)).amax(dim=0).numpy(), rtol=1e-5
+        data_max(tiny_cnn, "0", images, objective="mean"), out.mean(dim=(2, 3)).amax(dim=0).numpy(), rtol=1e-5
     )
 
 
 def test_maximised_inputs_beat_the_data_on_a_first_layer(tiny_cnn, images):
     """A 3x3 first-layer unit is maximised by a box-constrained input (1 where the weight is
     positive, 0 where negative); ascent finds it, random images do not reach it."""
-    results = maximize_channels(tiny_cnn, "0", in_shape=(1, 12, 12), steps=60, data=images)
+    results = maximize_channels(tiny_cnn, "0", steps=60, inputs=images)  # in_shape from the inputs
     assert all(r.data_max is not None for r in results)
     assert all(r.exceeds_data for r in results)
     weight, bias = tiny_cnn[0].weight.detach(), tiny_cnn[0].bias.detach()

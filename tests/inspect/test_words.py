@@ -45,7 +45,7 @@ class _Bag(nn.Module):
 
 def test_nearest_words_rank_by_cosine_similarity():
     model = _Bag()
-    good, bad = nearest_words(model, TOKENS, ["good", "bad"], k=3)
+    good, bad = nearest_words(model, None, TOKENS, ["good", "bad"], k=3)
     assert good.words == ["great", "film", "awful"]
     w = model.embedding.weight.detach()
     expected = torch.nn.functional.cosine_similarity(w[2], w[3], dim=0).item()
@@ -55,25 +55,25 @@ def test_nearest_words_rank_by_cosine_similarity():
 
 def test_nearest_words_include_ngrams_only_when_asked():
     model = _Bag()
-    assert "not good" not in nearest_words(model, TOKENS, ["good"], k=6)[0].words
-    assert nearest_words(model, TOKENS, ["good"], k=1, include_ngrams=True)[0].words == ["not good"]
+    assert "not good" not in nearest_words(model, None, TOKENS, ["good"], k=6)[0].words
+    assert nearest_words(model, "embedding", TOKENS, ["good"], k=1, include_ngrams=True)[0].words == ["not good"]
 
 
 def test_unknown_word_suggests_and_wrong_vocabulary_is_refused():
     model = _Bag()
     with pytest.raises(InvalidArgumentError, match="Received: 'gret', which is not in it. Did you mean 'great'"):
-        nearest_words(model, TOKENS, ["gret"])
+        nearest_words(model, None, TOKENS, ["gret"])
     with pytest.raises(InvalidArgumentError, match="`words` must be"):
-        nearest_words(model, TOKENS, ["<pad>"])
+        nearest_words(model, None, TOKENS, ["<pad>"])
     with pytest.raises(InvalidArgumentError, match="`tokens` must be the vocabulary's token list"):
-        nearest_words(model, TOKENS[:-1], ["good"])
+        nearest_words(model, None, TOKENS[:-1], ["good"])
     with pytest.raises(UnknownNameError, match="Did you mean 'embedding'"):
         embedding_weights(model, "embeding")
 
 
 def test_word_map_pca_of_frequent_words_with_single_word_scores():
     model = _Bag()
-    result = word_map(model, TOKENS, n=5, method="pca", maxlen=4, classes=["neg", "pos"])
+    result = word_map(model, None, TOKENS, n=5, method="pca", maxlen=4, classes=["neg", "pos"])
     assert result.words == ["good", "great", "bad", "awful", "film"]  # n-grams and reserved ids left out
     assert result.coords.shape == (5, 2) and result.layer == "embedding" and result.dims == 3
     # PCA's first axis separates the positive and the negative words
@@ -89,7 +89,7 @@ def test_word_map_tsne_and_bad_method():
     model = nn.Sequential(nn.Embedding(len(tokens), 8))
     with torch.no_grad():
         model[0].weight.copy_(torch.randn(len(tokens), 8, generator=rng))
-    result = word_map(model, tokens, n=20, method="tsne")
+    result = word_map(model, "0", tokens, n=20, method="tsne")
     assert result.coords.shape == (20, 2) and result.words[0] == "w0" and result.scores is None
     with pytest.raises(InvalidArgumentError, match="`method` must be 'pca' or 'tsne'"):
-        word_map(model, tokens, method="umap")
+        word_map(model, None, tokens, method="umap")

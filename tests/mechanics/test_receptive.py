@@ -55,8 +55,9 @@ def _brute_force_pixels(model: nn.Module, in_shape: tuple[int, int, int], row: i
 
 
 def _box(pixels: np.ndarray) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right), half-open, of the pixels that are set."""
     rows, cols = np.nonzero(pixels.any(axis=1))[0], np.nonzero(pixels.any(axis=0))[0]
-    return int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
+    return int(rows.min()), int(cols.min()), int(rows.max()) + 1, int(cols.max()) + 1
 
 
 def _up_to(model: nn.Sequential, layer: str) -> nn.Sequential:
@@ -74,7 +75,7 @@ def _check_against_brute_force(
         expected = rf.bounds(row, col, image_shape=in_shape[1:])
         assert _box(pixels) == expected, f"unit ({row}, {col}) of layer {layer}"
         if dense:  # no dilation and no stride larger than a kernel: no holes in the field
-            top, bottom, left, right = expected
+            top, left, bottom, right = expected
             assert pixels[top:bottom, left:right].all() and pixels.sum() == (bottom - top) * (right - left)
     return rf
 
@@ -179,5 +180,6 @@ def test_layers_after_flatten_have_no_spatial_field():
 
 def test_bounds_clip_to_the_image():
     rf = ReceptiveField("x", size=(4, 4), jump=(2, 2), offset=(-1, -1))
-    assert rf.bounds(0, 0) == (-1, 3, -1, 3)
-    assert rf.bounds(3, 1, image_shape=(8, 6)) == (5, 8, 1, 5)
+    assert rf.bounds(0, 0) == (-1, -1, 3, 3)  # (top, left, bottom, right)
+    assert rf.bounds(3, 1, image_shape=(8, 6)) == (5, 1, 8, 5)
+    assert rf.bounds(0, 2, image_shape=(8, 6)) == (0, 3, 3, 6)

@@ -55,13 +55,15 @@ def test_filters_figure_of_rgb_and_per_channel_kernels():
 
 
 def test_feature_maps_figure_has_the_input_and_one_grid_per_layer(tmp_path):
-    maps = {"0": RNG.normal(size=(8, 10, 10)).astype(np.float32), "2": RNG.random((8, 5, 5)).astype(np.float32)}
-    result = FeatureMaps(RNG.random((1, 10, 10)).astype(np.float32), maps, {"0": "0: Conv2d", "2": "2: MaxPool2d 2"})
-    fig = feature_maps_figure(result, columns=4)
+    maps = {"0": RNG.normal(size=(2, 8, 10, 10)).astype(np.float32), "2": RNG.random((2, 8, 5, 5)).astype(np.float32)}
+    inputs = RNG.random((2, 1, 10, 10)).astype(np.float32)
+    result = FeatureMaps(inputs, maps, {"0": "0: Conv2d", "2": "2: MaxPool2d 2"})
+    fig = feature_maps_figure(result, sample=1, columns=4)
     images = [ax.get_images()[0] for ax in fig.axes if ax.get_images()]
     assert len(images) == 3
+    np.testing.assert_allclose(np.asarray(images[0].get_array()), inputs[1, 0])  # the chosen sample
     assert np.asarray(images[1].get_array()).shape == (2 * 11 - 1, 4 * 11 - 1)
-    np.testing.assert_allclose(np.asarray(images[2].get_array())[6:11, 6:11], maps["2"][5])
+    np.testing.assert_allclose(np.asarray(images[2].get_array())[6:11, 6:11], maps["2"][1, 5])
     assert images[2].get_clim()[0] == 0  # non-negative maps: sequential scale from 0
     titles = [ax.get_title() for ax in fig.axes]
     assert "0: Conv2d: 8 maps of 10x10" in titles
@@ -69,10 +71,12 @@ def test_feature_maps_figure_has_the_input_and_one_grid_per_layer(tmp_path):
 
 
 def test_feature_maps_figure_caps_the_channels_shown():
-    result = FeatureMaps(np.zeros((1, 6, 6), np.float32), {"0": np.ones((100, 4, 4), np.float32)}, {"0": "0"})
+    result = FeatureMaps(np.zeros((1, 1, 6, 6), np.float32), {"0": np.ones((1, 100, 4, 4), np.float32)}, {"0": "0"})
     fig = feature_maps_figure(result, max_channels=32, columns=16)
     assert np.asarray(fig.axes[1].get_images()[0].get_array()).shape == (2 * 5 - 1, 16 * 5 - 1)
     assert "first 32 of 100" in fig.axes[1].get_title()
+    with pytest.raises(InvalidArgumentError, match=r"`sample` must be an index in \[0, 0\]"):
+        feature_maps_figure(result, sample=1)
 
 
 def _top_patches(channels: int = 5, k: int = 4) -> TopPatches:
@@ -153,3 +157,10 @@ def test_embedding_figure_colours_classes_and_places_thumbnails(tmp_path):
     thumbnails = list(ax.artists)  # AnnotationBbox artists
     assert 4 <= len(thumbnails) <= 16
     assert save_figure(fig, tmp_path / "embedding.png").stat().st_size > 10000
+
+
+def test_embedding_figure_of_non_image_inputs_has_no_thumbnails():
+    coords = RNG.normal(size=(20, 2)).astype(np.float32)
+    result = Embedding("2", coords, None, np.arange(20), RNG.normal(size=(20, 2, 10)).astype(np.float32), 6, 6)
+    ax = embedding_figure(result).axes[0]
+    assert len(ax.collections) == 1 and not list(ax.artists)  # one grey cloud, series are not drawn as images

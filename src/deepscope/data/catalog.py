@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from deepscope.data.spec import Dataset
+from deepscope.data.spec import Dataset, check_seed, check_val_fraction
 from deepscope.errors import DataError, invalid
 from deepscope.registry import Registry
 
@@ -32,9 +32,12 @@ def load(spec: str, *, val_fraction: float = 0.1, seed: int = 0, download: bool 
 
     The validation split is ``val_fraction`` of train, carved with ``seed`` (stratified);
     ``download=True`` lets loaders of standard sets fetch missing files into the cache.
+    ``val_fraction`` must be a float in [0, 1) and ``seed`` an int; both are checked here,
+    before any file is read.
     """
     if not isinstance(spec, str) or not spec:
         raise invalid("data", "a data spec string such as 'digits' or 'mnist:PATH'", spec)
+    val_fraction, seed = check_val_fraction(val_fraction), check_seed(seed)
     name, _, where = spec.partition(":")
     entry = DATASETS.get(name)
     path = Path(where).expanduser() if where else None
@@ -46,6 +49,7 @@ def load(spec: str, *, val_fraction: float = 0.1, seed: int = 0, download: bool 
         raise DataError(f"Dataset {name!r} needs a path{before}: '{name}:PATH', where PATH is {entry.meta['expects']}.")
     dataset = entry.builder(path, val_fraction=val_fraction, seed=seed, download=download)
     dataset.spec = _absolute_spec(name, where) if where else spec
+    dataset.info["split"] = {"val_fraction": val_fraction, "seed": seed}  # run folders reload the same split
     return dataset
 
 

@@ -9,7 +9,9 @@ refuses every other global (``os.system``, ``builtins.eval``, ...) with a DataEr
 from __future__ import annotations
 
 import io
+import math
 import pickle
+import pickletools
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
+from deepscope import limits
 from deepscope.data.catalog import register_dataset
 from deepscope.data.download import cache_dir, download_dataset
 from deepscope.data.images import unit_float
@@ -31,13 +34,6 @@ TEST_BATCH = "test_batch"
 META = "batches.meta"
 SUBFOLDER = "cifar-10-batches-py"  # what the official tar.gz extracts to
 
-try:  # numpy >= 2 (numpy 1.26 has numpy._core too, as a shim for reading numpy 2 pickles)
-    from numpy._core import multiarray as _multiarray
-    from numpy._core import numeric as _numeric
-except ImportError:  # pragma: no cover - older numpy
-    from numpy.core import multiarray as _multiarray  # type: ignore[no-redef]
-    from numpy.core import numeric as _numeric  # type: ignore[no-redef]
-
 
 def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
     """Python 3 pickles of protocol < 3 store bytes as ``_codecs.encode(text, 'latin1')``;
@@ -47,22 +43,141 @@ def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
     return text.encode("latin1")
 
 
-# The only globals a batch may name: what numpy needs to rebuild arrays and scalars, under its
-# numpy 1 ('numpy.core') and numpy 2 ('numpy._core') module names.
+# Array element types a batch may hold: numbers only (no objects, strings or records).
+_NUMERIC = frozenset(f"{k}{n}" for k, sizes in (("i", "1248"), ("u", "1248"), ("f", "248")) for n in sizes) | {"b1"}
+
+
+class _Dtype:
+    """What ``numpy.dtype(...)`` builds while unpickling: a numeric type name and a byte order,
+    checked, turned into a real dtype only where an array or scalar is built from it."""
+
+    def __init__(self, name: Any, align: Any = False, copy: Any = True):
+        name = name.decode("latin1") if isinstance(name, bytes) else name
+        if name not in _NUMERIC:
+            raise pickle.UnpicklingError(f"numpy dtype {name!r} is not allowed (numeric types only)")
+        self.name, self.order = name, "="
+
+    def __setstate__(self, state: Any) -> None:
+        # numpy's dtype state: (version, byte order, subarray, names, fields, elsize, alignment, flags[, meta])
+        if not isinstance(state, tuple) or len(state) < 5 or any(part is not None for part in state[2:5]):
+            raise pickle.UnpicklingError("numpy dtype state must be a plain numeric type (no fields or subarrays)")
+        order = state[1].decode("latin1") if isinstance(state[1], bytes) else state[1]
+        if order not in ("<", ">", "|", "="):
+            raise pickle.UnpicklingError(f"numpy dtype byte order must be <, >, | or =. Received: {order!r}")
+        self.order = order
+
+    def resolve(self) -> np.dtype:
+        return np.dtype(self.name).newbyteorder(self.order if self.order != "|" else "=")
+
+
+def _as_dtype(dtype: Any) -> np.dtype:
+    if not isinstance(dtype, _Dtype):
+        raise pickle.UnpicklingError(f"an array's dtype must be a numpy dtype. Received: {type(dtype).__name__}")
+    return dtype.resolve()
+
+
+def _as_shape(shape: Any) -> tuple[int, ...]:
+    if not isinstance(shape, tuple) or any(type(d) is not int or d < 0 for d in shape) or len(shape) > 32:
+        raise pickle.UnpicklingError(f"an array's shape must be a tuple of at most 32 sizes >= 0. Received: {shape!r}")
+    return shape
+
+
+def _checked_size(shape: tuple[int, ...], dtype: np.dtype, raw: Any) -> None:
+    """An array is rebuilt only from data bytes present in the file: exactly shape x itemsize
+    of them (no uninitialised memory, no zero-stride views). So no array outgrows the file,
+    which :func:`safe_unpickle` held to the memory cap before reading it."""
+    if not isinstance(raw, (bytes, bytearray)):
+        raise pickle.UnpicklingError(f"an array's data must be bytes. Received: {type(raw).__name__}")
+    nbytes = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+    if nbytes != len(raw):
+        raise pickle.UnpicklingError(
+            f"an array of shape {shape} and dtype {dtype.name} needs {nbytes:,} bytes of data. "
+            f"Received: {len(raw):,} bytes"
+        )
+
+
+class _Array(np.ndarray):
+    """What ``_reconstruct`` builds: an empty array that takes its shape and data only from a
+    checked state (numpy pickles every array as ``_reconstruct(ndarray, (0,), 'b')`` + state)."""
+
+    def __setstate__(self, state: Any) -> None:
+        # numpy's array state: (version, shape, dtype, is_fortran, raw data bytes)
+        if not isinstance(state, tuple) or len(state) != 5 or not isinstance(state[3], bool):
+            raise pickle.UnpicklingError("a numpy array's state must be (version, shape, dtype, is_fortran, bytes)")
+        version, shape, dtype, fortran, raw = state
+        shape, dtype = _as_shape(shape), _as_dtype(dtype)
+        _checked_size(shape, dtype, raw)
+        super().__setstate__((version, shape, dtype, fortran, raw))
+
+
+def _reconstruct(cls: Any, shape: Any, typecode: Any) -> _Array:
+    if cls is not _NDARRAY or shape != (0,) or typecode not in (b"b", "b"):
+        raise pickle.UnpicklingError(
+            "numpy arrays must be pickled the standard way: _reconstruct(ndarray, (0,), 'b') then their state"
+        )
+    return _Array((0,), np.int8)
+
+
+def _frombuffer(raw: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
+    """numpy >= 1.16 pickles contiguous arrays (protocol 5) as ``_frombuffer(bytes, dtype, shape, order)``."""
+    shape, dtype = _as_shape(shape), _as_dtype(dtype)
+    if order not in ("C", "F"):
+        raise pickle.UnpicklingError(f"an array's order must be 'C' or 'F'. Received: {order!r}")
+    _checked_size(shape, dtype, raw)
+    return np.frombuffer(raw, dtype=dtype).reshape(shape, order=order)
+
+
+def _scalar(dtype: Any, raw: Any) -> Any:
+    """A numpy scalar such as np.int64(7): exactly one item's bytes."""
+    dtype = _as_dtype(dtype)
+    if not isinstance(raw, bytes) or len(raw) != dtype.itemsize:
+        raise pickle.UnpicklingError(f"a numpy {dtype.name} scalar needs {dtype.itemsize} bytes of data")
+    return np.frombuffer(raw, dtype=dtype)[0]
+
+
+class _NdarrayName:
+    """``numpy.ndarray`` itself may only be named as the first argument of ``_reconstruct``:
+    calling it would build views of any shape and strides over a few bytes."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        raise pickle.UnpicklingError("calling numpy.ndarray directly is not allowed (it can make views of any size)")
+
+
+_NDARRAY = _NdarrayName()
+
+# The only globals a batch may name: checked stand-ins for what numpy needs to rebuild arrays
+# and scalars, under its numpy 1 ('numpy.core') and numpy 2 ('numpy._core') module names.
 _ALLOWED: dict[tuple[str, str], Any] = {
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
+    ("numpy", "ndarray"): _NDARRAY,
+    ("numpy", "dtype"): _Dtype,
     ("_codecs", "encode"): _latin1_encode,
 }
 for _module in ("numpy.core", "numpy._core"):
-    _ALLOWED[(f"{_module}.multiarray", "_reconstruct")] = _multiarray._reconstruct
-    _ALLOWED[(f"{_module}.multiarray", "scalar")] = _multiarray.scalar
-    _ALLOWED[(f"{_module}.numeric", "_frombuffer")] = _numeric._frombuffer
+    _ALLOWED[(f"{_module}.multiarray", "_reconstruct")] = _reconstruct
+    _ALLOWED[(f"{_module}.multiarray", "scalar")] = _scalar
+    _ALLOWED[(f"{_module}.numeric", "_frombuffer")] = _frombuffer
+
+MAX_OPCODES = 2_000_000  # an official batch has ~40,000; each opcode may build one small object
+_MEMO_PUTS = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
+
+
+def _check_opcodes(data: bytes, path: Path) -> None:
+    """Walk the pickle's opcodes without building anything, and refuse what would make the
+    unpickler allocate far more than the file holds: a length field longer than the rest of
+    the file (CPython allocates it first), a memo index far past the objects built (it sizes
+    the memo by it), or more opcodes than any batch needs."""
+    count = 0
+    for opcode, arg, _ in pickletools.genops(data):
+        count += 1
+        if count > MAX_OPCODES:
+            raise DataError(f"{path} is not a CIFAR-10 python batch: more than {MAX_OPCODES:,} pickle operations.")
+        if opcode.name in _MEMO_PUTS and not (isinstance(arg, int) and 0 <= arg < count):
+            raise DataError(f"{path} is not a CIFAR-10 python batch: a pickle memo index out of order ({arg!r}).")
 
 
 class SafeUnpickler(pickle.Unpickler):
-    """An Unpickler that can only build numpy arrays and plain Python containers.
-    ``path`` names the file in error messages."""
+    """An Unpickler that can only build numpy arrays (of numeric types, from data bytes in the
+    file) and plain Python containers. ``path`` names the file in error messages."""
 
     def __init__(self, file: io.BufferedIOBase, path: Path):
         super().__init__(file, encoding="bytes")  # the batches were written by Python 2
@@ -79,23 +194,68 @@ class SafeUnpickler(pickle.Unpickler):
 
 
 def safe_unpickle(path: Path) -> Any:
-    """Unpickle ``path`` with :class:`SafeUnpickler`; any failure is a DataError naming it."""
+    """Unpickle ``path`` with :class:`SafeUnpickler`; any failure is a DataError naming it.
+    Only a regular file no larger than the memory cap is read, and its opcodes are checked
+    (:func:`_check_opcodes`) before anything is built."""
+    path = Path(path)
+    data = limits.read_bytes(path, "CIFAR batch")
     try:
-        with open(path, "rb") as f:
-            return SafeUnpickler(f, path).load()
-    except FileNotFoundError:
-        raise DataError(f"CIFAR batch {path} does not exist.") from None
+        _check_opcodes(data, path)
+        return SafeUnpickler(io.BytesIO(data), path).load()
     except DataError:
         raise
     except Exception as error:  # a non-pickle raises any of a dozen types (UnpicklingError, EOFError, ...)
         raise DataError(
-            f"{path} is not a CIFAR-10 python batch (a pickled dict): {type(error).__name__}: {error}"
+            f"{path} is not a CIFAR-10 python batch (a pickled dict): {type(error).__name__}: {_clip(str(error))}"
         ) from None
+
+
+def _clip(text: str, n: int = 200) -> str:
+    """``text`` cut to ``n`` characters: messages quote file contents, which may be huge."""
+    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 def _plain_keys(obj: dict) -> dict:
     """Keys as str whether written by Python 2 (bytes) or 3 (str)."""
     return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in obj.items()}
+
+
+def _plain(value: Any) -> Any:
+    """A checked array from the unpickler as a plain ndarray (other values unchanged)."""
+    return value.view(np.ndarray) if isinstance(value, np.ndarray) else value
+
+
+def _labels(labels: Any, n: int, path: Path) -> np.ndarray:
+    """Labels as int64, refused rather than converted when they are not integers (1.5 must not
+    become 1), do not fit int64 (2**70), fall outside [0, 9], or do not match the images."""
+    labels = _plain(labels)
+    if isinstance(labels, np.ndarray):
+        if labels.ndim != 1 or labels.dtype.kind not in "iu":
+            raise DataError(
+                f"'labels' in {path} must be a list of integers. "
+                f"Received: a {labels.dtype} array of shape {labels.shape}."
+            )
+        values = labels.tolist()
+    elif isinstance(labels, (list, tuple)):
+        values = labels
+    else:
+        raise DataError(f"'labels' in {path} must be a list of integers. Received: a {type(labels).__name__}.")
+    for i, v in enumerate(values):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise DataError(
+                f"'labels' in {path} must be a list of integers. "
+                f"Received: {_clip(repr(v), 40)} (a {type(v).__name__}) at position {i}."
+            )
+    if len(values) != n:
+        raise DataError(
+            f"'labels' in {path} must hold one integer per image ({n:,}). Received: shape ({len(values)},)."
+        )
+    bad = [int(v) for v in values if not 0 <= v < len(CIFAR10_CLASSES)]  # Python ints: 2**70 compares fine
+    if bad:
+        raise DataError(
+            f"'labels' in {path} must be integers in [0, 9]. Received: {len(bad)} out of range, e.g. {_clip(str(bad[0]), 40)}."
+        )
+    return np.asarray(values, dtype=np.int64)
 
 
 def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -106,52 +266,54 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     batch = _plain_keys(batch)
     if "data" not in batch or "labels" not in batch:
         hint = " (this looks like CIFAR-100, which has 'fine_labels')" if "fine_labels" in batch else ""
-        raise DataError(f"{path} must hold a dict with 'data' and 'labels'. Received keys: {sorted(batch)}{hint}.")
-    data, labels = batch["data"], batch["labels"]
+        keys = _clip(str(sorted(repr(k) if not isinstance(k, str) else k for k in batch)))
+        raise DataError(f"{path} must hold a dict with 'data' and 'labels'. Received keys: {keys}{hint}.")
+    data = _plain(batch["data"])
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
         received = f"{data.dtype} array of shape {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
         raise DataError(f"'data' in {path} must be a uint8 array of shape (N, 3072). Received: {received}.")
-    try:
-        y = np.asarray(labels, dtype=np.int64)
-    except (TypeError, ValueError):
-        raise DataError(f"'labels' in {path} must be a list of integers.") from None
-    if y.shape != (len(data),):
-        raise DataError(
-            f"'labels' in {path} must hold one integer per image ({len(data):,}). Received: shape {y.shape}."
-        )
-    if len(y) and (y.min() < 0 or y.max() >= len(CIFAR10_CLASSES)):
-        bad = y[(y < 0) | (y >= len(CIFAR10_CLASSES))]
-        raise DataError(
-            f"'labels' in {path} must be integers in [0, 9]. Received: {len(bad)} out of range, e.g. {bad[0]}."
-        )
+    y = _labels(batch["labels"], len(data), path)
     return data.reshape(-1, 3, 32, 32), y  # rows are 1024 red, 1024 green, 1024 blue values
 
 
 def _class_names(folder: Path) -> tuple[list[str], str]:
     """Class names from batches.meta, or the published ones when the file is absent."""
     path = folder / META
-    if not path.is_file():
+    if not path.exists():
         return list(CIFAR10_CLASSES), "built-in (batches.meta absent)"
     meta = safe_unpickle(path)
     names = _plain_keys(meta).get("label_names") if isinstance(meta, dict) else None
-    if not isinstance(names, list) or len(names) != 10:
+    if not isinstance(names, list) or len(names) != 10 or not all(isinstance(n, (bytes, str)) for n in names):
         raise DataError(f"{path} must hold a dict whose 'label_names' lists the 10 class names.")
-    return [n.decode("utf-8") if isinstance(n, bytes) else str(n) for n in names], str(path)
+    decoded = []
+    for i, name in enumerate(names):
+        try:
+            decoded.append(name.decode("utf-8") if isinstance(name, bytes) else name)
+        except UnicodeDecodeError as error:
+            raise DataError(
+                f"Class name {i} in {path} must be UTF-8 text. Received: {_clip(repr(name), 60)} "
+                f"(byte {error.start} is not UTF-8)."
+            ) from None
+    return decoded, str(path)
 
 
 def _batch_folder(path: Path) -> Path:
     """PATH itself or PATH/cifar-10-batches-py, whichever holds data_batch_1."""
     for folder in (path, path / SUBFOLDER):
-        if (folder / TRAIN_BATCHES[0]).is_file():
+        if (folder / TRAIN_BATCHES[0]).exists():
             return folder
     return path
 
 
 def _missing(folder: Path) -> list[str]:
-    return [n for n in (*TRAIN_BATCHES, TEST_BATCH) if not (folder / n).is_file()]
+    """Batches absent from ``folder``. A name held by something else than a file (a FIFO,
+    a folder) is not missing: reading it says what it is."""
+    return [n for n in (*TRAIN_BATCHES, TEST_BATCH) if not (folder / n).exists()]
 
 
-def _to_tensors(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[torch.Tensor, torch.Tensor]:
+def _to_tensors(parts: list[tuple[np.ndarray, np.ndarray]], what: str) -> tuple[torch.Tensor, torch.Tensor]:
+    n = sum(len(p[0]) for p in parts)
+    limits.check_allocation(n * 3 * 32 * 32 * 4, f"{what} ({n:,} images as float32)")  # what scaling makes
     x = np.concatenate([p[0] for p in parts])  # (N, 3, 32, 32) uint8
     y = np.concatenate([p[1] for p in parts])  # (N,)
     return torch.from_numpy(x), torch.from_numpy(y)  # uint8 images, scaled after splitting
@@ -192,8 +354,8 @@ def load_cifar10(
             f"CIFAR-10 batches are missing from {where} (also looked in {SUBFOLDER}/): {', '.join(missing)}. {how}."
         )
     classes, names_from = _class_names(folder)
-    x_train, y_train = _to_tensors([read_batch(folder / n) for n in TRAIN_BATCHES])  # (50000, 3, 32, 32)
-    x_test, y_test = _to_tensors([read_batch(folder / TEST_BATCH)])  # (10000, 3, 32, 32)
+    x_train, y_train = _to_tensors([read_batch(folder / n) for n in TRAIN_BATCHES], f"CIFAR-10 train in {folder}")
+    x_test, y_test = _to_tensors([read_batch(folder / TEST_BATCH)], f"CIFAR-10 test in {folder}")  # (10000, 3, 32, 32)
     train, val = split_train_val(x_train, y_train, val_fraction=val_fraction, seed=seed)
     return Dataset(
         name="cifar10",

@@ -10,14 +10,17 @@ but does not check the length nor name the file, and reads through torch; numpy'
 
 from __future__ import annotations
 
-import gzip
+import math
+import os
 import zlib
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
+from deepscope import limits
 from deepscope.data.catalog import register_dataset
 from deepscope.data.download import cache_dir, download_dataset
 from deepscope.data.images import unit_float
@@ -29,6 +32,8 @@ __all__ = ["FASHION_MNIST_CLASSES", "IDX_FILES", "load_fashion_mnist", "load_idx
 # IDX type code -> big-endian numpy dtype
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 GZIP_MAGIC = b"\x1f\x8b"
+READ_CHUNK = 1 << 20  # compressed bytes read from disk at a time
+INFLATE_CHUNK = 16 << 20  # most bytes one decompress call may produce
 
 # split -> (images file, labels file), as published (a '.gz' suffix is optional)
 IDX_FILES = {
@@ -50,70 +55,147 @@ FASHION_MNIST_CLASSES = [
 ]
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's content, gunzipped when it starts with the gzip magic (whatever its name)."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"IDX file {path} does not exist.") from None
-    except IsADirectoryError:
-        raise DataError(f"IDX file {path} is a folder, not a file.") from None
-    if not raw.startswith(GZIP_MAGIC):
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except EOFError:
+class _Inflater:
+    """Reads a gzip file's decompressed bytes in bounded pieces: never more output than asked
+    for, so a 2 MB file that inflates to gigabytes costs no more than the header allows.
+    Concatenated gzip members (allowed by the format) are read one after the other."""
+
+    def __init__(self, f: IO[bytes], path: Path):
+        self.f, self.path = f, path
+        self.z = zlib.decompressobj(wbits=31)  # 31: gzip header and trailer (CRC, length) checked
+
+    def readinto(self, view: memoryview) -> int:
+        """Fill ``view`` from the stream; return how many bytes were filled (fewer only at its end)."""
+        filled = 0
+        try:
+            while filled < len(view):
+                if self.z.eof:  # a member ended: the file ends here too, or another member follows
+                    rest = self.z.unused_data or self.f.read(READ_CHUNK)
+                    if not rest:
+                        break
+                    self.z = zlib.decompressobj(wbits=31)
+                    data = rest
+                else:
+                    data = self.z.unconsumed_tail or self.f.read(READ_CHUNK)
+                out = self.z.decompress(data, min(len(view) - filled, INFLATE_CHUNK))
+                view[filled : filled + len(out)] = out
+                filled += len(out)
+                if not data and not out and not self.z.eof:
+                    raise DataError(
+                        f"{self.path} is a truncated gzip file (it ends before the end of the stream); "
+                        "download or copy it again."
+                    )
+        except zlib.error as error:
+            raise DataError(f"{self.path} is a corrupt gzip file ({error}); download or copy it again.") from None
+        return filled
+
+
+class _Plain:
+    """An uncompressed file, read with the same ``readinto`` as :class:`_Inflater`."""
+
+    def __init__(self, f: IO[bytes]):
+        self.f = f
+
+    def readinto(self, view: memoryview) -> int:
+        filled = 0
+        while filled < len(view):
+            n = self.f.readinto(view[filled:])
+            if not n:
+                break
+            filled += n
+        return filled
+
+
+def _read_exactly(stream: _Inflater | _Plain, n: int) -> bytearray:
+    buffer = bytearray(n)
+    got = stream.readinto(memoryview(buffer))
+    return buffer[:got] if got < n else buffer
+
+
+def _data_size(path: Path, dims: tuple[int, ...], dtype: np.dtype) -> int:
+    """Bytes of data the header declares, refused before anything is allocated when a
+    dimension is 0, the size overflows int64, or it exceeds the memory cap."""
+    shape = " x ".join(str(d) for d in dims)
+    if 0 in dims:
+        raise DataError(f"{path} is not a valid IDX file: every dimension must be at least 1. Received: {shape}.")
+    size = math.prod(dims) * dtype.itemsize  # Python ints: cannot overflow
+    if size >= 2**63:
         raise DataError(
-            f"{path} is a truncated gzip file (it ends before the end of the stream); download or copy it again."
-        ) from None
-    except (gzip.BadGzipFile, zlib.error, OSError) as error:
-        raise DataError(f"{path} is a corrupt gzip file ({error}); download or copy it again.") from None
+            f"{path} is not a valid IDX file: its header declares a {shape} array of {dtype.name}, "
+            f"{size:,} bytes, more than any file can hold."
+        )
+    limits.check_allocation(size, f"IDX file {path} (a {shape} array of {dtype.name})")
+    return size
 
 
 def read_idx(path: Path | str) -> np.ndarray:
     """Read one IDX file (``.gz`` or not) into a native-endian numpy array of its declared
     shape, e.g. (60000, 28, 28) uint8 for ``train-images-idx3-ubyte``. Raises DataError
-    naming the file when the magic number, type code, dimensions or length are wrong."""
+    naming the file when the magic number, type code, dimensions or length are wrong.
+
+    Only the header is read before the size check: the declared dimensions must fit the
+    memory cap (:mod:`deepscope.limits`), and a gzip file is inflated in bounded pieces up to
+    the declared size and one byte more, never further. Only regular files are opened."""
     path = Path(path)
-    data = _read_bytes(path)
-    if len(data) < 4:
-        raise DataError(
-            f"{path} is not an IDX file: it must start with a 4-byte magic number. Received: {len(data)} byte(s)."
-        )
-    zero, code, ndim = data[:2], data[2], data[3]
-    if zero != b"\x00\x00" or code not in IDX_TYPES:
-        raise DataError(
-            f"{path} is not an IDX file: its magic number must be 00 00 <type 08,09,0B,0C,0D,0E> <ndim>. "
-            f"Received: {data[:4].hex(' ')}."
-        )
-    if ndim == 0:
-        raise DataError(f"{path} is not a valid IDX file: it must declare at least 1 dimension. Received: 0.")
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataError(
-            f"{path} is truncated: its header declares {ndim} dimension(s) ({header} bytes) "
-            f"but the file holds {len(data)} bytes."
-        )
-    dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    dtype = np.dtype(IDX_TYPES[code])
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    actual = len(data) - header
-    if actual != expected:
+    with limits.open_regular(path, "IDX file") as f:
+        compressed = f.read(2) == GZIP_MAGIC
+        f.seek(0)
+        stream: _Inflater | _Plain = _Inflater(f, path) if compressed else _Plain(f)
+        magic = _read_exactly(stream, 4)
+        if len(magic) < 4:
+            raise DataError(
+                f"{path} is not an IDX file: it must start with a 4-byte magic number. Received: {len(magic)} byte(s)."
+            )
+        zero, code, ndim = magic[:2], magic[2], magic[3]
+        if zero != b"\x00\x00" or code not in IDX_TYPES:
+            raise DataError(
+                f"{path} is not an IDX file: its magic number must be 00 00 <type 08,09,0B,0C,0D,0E> <ndim>. "
+                f"Received: {magic.hex(' ')}."
+            )
+        if ndim == 0:
+            raise DataError(f"{path} is not a valid IDX file: it must declare at least 1 dimension. Received: 0.")
+        header = 4 + 4 * ndim
+        raw_dims = _read_exactly(stream, 4 * ndim)
+        if len(raw_dims) < 4 * ndim:
+            raise DataError(
+                f"{path} is truncated: its header declares {ndim} dimension(s) ({header} bytes) "
+                f"but the file holds {4 + len(raw_dims)} bytes."
+            )
+        dims = tuple(int.from_bytes(raw_dims[i : i + 4], "big") for i in range(0, 4 * ndim, 4))
+        dtype = np.dtype(IDX_TYPES[code])
+        expected = _data_size(path, dims, dtype)
         shape = " x ".join(str(d) for d in dims)
-        raise DataError(
-            f"{path} is {'truncated' if actual < expected else 'longer than its header says'}: "
-            f"a {shape} array of {dtype.name} needs {expected:,} bytes of data. Received: {actual:,} bytes."
-        )
-    array = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
-    return array.astype(dtype.newbyteorder("="))  # a writable, native-endian copy
+        if not compressed:  # the file's size tells before reading
+            actual = os.fstat(f.fileno()).st_size - header
+            if actual != expected:
+                raise DataError(
+                    f"{path} is {'truncated' if actual < expected else 'longer than its header says'}: "
+                    f"a {shape} array of {dtype.name} needs {expected:,} bytes of data. Received: {actual:,} bytes."
+                )
+        data = _read_exactly(stream, expected)
+        if len(data) < expected:
+            raise DataError(
+                f"{path} is truncated: a {shape} array of {dtype.name} needs {expected:,} bytes of data. "
+                f"Received: {len(data):,} bytes."
+            )
+        if stream.readinto(memoryview(bytearray(1))):  # one byte more than declared: never inflate further
+            received = "more (the rest was not read)" if compressed else "more (the file grew while being read)"
+            raise DataError(
+                f"{path} is longer than its header says: a {shape} array of {dtype.name} needs {expected:,} "
+                f"bytes of data. Received: {received}."
+            )
+    array = np.frombuffer(data, dtype=dtype).reshape(dims)  # writable: backed by the bytearray
+    if not dtype.isnative:
+        array = array.byteswap(inplace=True).view(dtype.newbyteorder("="))  # in place: no second copy
+    return array
 
 
 def _find(folder: Path, stem: str) -> Path | None:
-    """``folder/stem`` or ``folder/stem.gz`` (uncompressed first: it reads faster)."""
-    for candidate in (folder / stem, folder / f"{stem}.gz"):
-        if candidate.is_file():
-            return candidate
-    return None
+    """``folder/stem`` or ``folder/stem.gz`` (uncompressed first: it reads faster). Failing a
+    regular file, whatever holds the name (a FIFO, a device, a folder), so that reading it
+    refuses it by name instead of calling the file missing."""
+    candidates = (folder / stem, folder / f"{stem}.gz")
+    return next((c for c in candidates if c.is_file()), None) or next((c for c in candidates if c.exists()), None)
 
 
 def _missing(folder: Path) -> list[str]:
@@ -206,6 +288,7 @@ def load_idx_folder(
             f"{title} train and test images in {folder} must have the same size. "
             f"Received: {tuple(x_train.shape[2:])} and {tuple(x_test.shape[2:])}."
         )
+    limits.check_allocation(4 * (x_train.numel() + x_test.numel()), f"{title} in {folder} as float32 images")
     train, val = split_train_val(x_train, y_train, val_fraction=val_fraction, seed=seed)
     return Dataset(
         name=name,

@@ -8,42 +8,153 @@ then grey ('L') or colour ('RGB') as asked, with PIL's luma formula for colour -
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import TensorDataset
 
-from deepscope.errors import DataError, invalid
+from deepscope import limits
+from deepscope.errors import DataError, DeepscopeError, invalid
 
-__all__ = ["GREY_MODES", "border_mean", "decode", "is_colour", "open_image", "read_image", "to_array", "unit_float"]
+__all__ = [
+    "FORMATS",
+    "GREY_MODES",
+    "ImageHeader",
+    "border_mean",
+    "decode",
+    "is_colour",
+    "open_image",
+    "probe_image",
+    "read_image",
+    "to_array",
+    "unit_float",
+]
 
 # PIL modes holding one intensity channel (plus alpha for 'LA'); every other mode is colour.
 GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
 EXIF_ORIENTATION = 0x0112
 RESAMPLE = Image.Resampling.LANCZOS  # antialiased when shrinking a large photo to 28x28
+# The only formats PIL may open (its plugin names; PPM covers PGM/PBM, JPEG covers MPO).
+# Anything else is refused, EPS/PostScript above all: PIL would hand it to Ghostscript.
+FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM", "ICO")
+FORMAT_NAMES = "PNG, JPEG, GIF, BMP, TIFF, WebP, PPM/PGM/PBM or ICO"
+POSTSCRIPT_MAGIC = (b"%!PS", b"\xc5\xd0\xd3\xc6")  # PostScript / EPS, and DOS EPS binary
+BYTES_PER_PIXEL = 4  # what PIL holds per decoded pixel for RGB(A), CMYK, 32-bit grey ('I', 'F')
 
 
-def open_image(path: Path | str) -> Image.Image:
-    """Open and decode an image file, upright (EXIF orientation applied). A missing path, a
-    folder, or a file PIL cannot decode raises DataError naming it."""
-    path = Path(path)
+@dataclass(frozen=True)
+class ImageHeader:
+    """What an image file's header says, read without decoding its pixels: the size as
+    displayed (EXIF rotation applied where the header holds it) and whether it is colour."""
+
+    path: Path
+    width: int
+    height: int
+    colour: bool
+
+
+def _refused(path: Path, f: IO[bytes]) -> DataError:
+    """The error for a file PIL cannot open in an allowed format, saying what it is if known."""
+    f.seek(0)
+    head = f.read(4)
+    if head.startswith(POSTSCRIPT_MAGIC):
+        received = "a PostScript/EPS file (refused: decoding it would run Ghostscript)"
+    else:
+        received = f"a file starting with {head!r}"
+    return DataError(
+        f"{path} is not an image file PIL can read in an allowed format ({FORMAT_NAMES}). Received: {received}."
+    )
+
+
+@contextlib.contextmanager
+def _decoding(path: Path, f: IO[bytes]) -> Iterator[None]:
+    """Turn whatever PIL raises on a damaged or hostile file into a DataError naming it. PIL's
+    plugins raise many types on bad data (OSError, SyntaxError, struct.error, IndexError, ...)."""
     try:
-        with Image.open(path) as image:
+        yield
+    except DeepscopeError:
+        raise
+    except UnidentifiedImageError:
+        raise _refused(path, f) from None
+    except Image.DecompressionBombError as error:
+        raise DataError(f"Image file {path} is too large to decode safely ({error}).") from None
+    except MemoryError:
+        raise DataError(f"Image file {path} needs more memory to decode than is available.") from None
+    except Exception as error:  # truncated or damaged image data
+        raise DataError(f"{path} is a damaged image file ({type(error).__name__}: {str(error)[:200]}).") from None
+
+
+def _open(path: Path, f: IO[bytes]) -> Image.Image:
+    """PIL's lazy open (reads the header only), in the allowed formats."""
+    with _decoding(path, f):
+        return Image.open(f, formats=FORMATS)
+
+
+def _stored_orientation(image: Image.Image) -> int:
+    """EXIF orientation when the header holds it (JPEG, TIFF, WebP; a PNG only if its eXIf
+    chunk comes before the pixels: PIL would decode the whole image to look further)."""
+    if image.format == "PNG" and "exif" not in image.info:
+        return 1
+    if image.format in ("JPEG", "MPO") and "exif" not in image.info:
+        return 1  # most JPEGs: skip the look-up
+    return image.getexif().get(EXIF_ORIENTATION, 1)
+
+
+def _upright(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    """(width, height) as displayed: orientations 5-8 turn the image a quarter."""
+    return (size[1], size[0]) if orientation in (5, 6, 7, 8) else size
+
+
+def _check_pixels(image: Image.Image, path: Path) -> None:
+    """Refuse, before decoding, an image larger than the pixel cap or the memory cap."""
+    width, height = image.size
+    cap = limits.current().image_pixels
+    if width * height > cap:
+        raise DataError(
+            f"Image file {path} is {width}x{height} pixels (width x height; {width * height:,} pixels), more than "
+            f"the cap of {cap:,} pixels per image. If it is real, raise the cap: DEEPSCOPE_MAX_IMAGE_PIXELS=<count>."
+        )
+    limits.check_allocation(width * height * BYTES_PER_PIXEL, f"Image file {path} ({width}x{height} pixels)")
+
+
+def probe_image(path: Path | str) -> ImageHeader:
+    """Read an image file's header only (size, colour or grey): a regular file in an allowed
+    format. Nothing is decoded, so this is cheap however large the image claims to be."""
+    path = Path(path)
+    with limits.open_regular(path, "image file") as f:
+        image = _open(path, f)
+        with _decoding(path, f):
+            width, height = _upright(image.size, _stored_orientation(image))
+            return ImageHeader(path, width, height, is_colour(image))
+
+
+def open_image(path: Path | str, *, size: tuple[int, int] | None = None) -> Image.Image:
+    """Open and decode an image file, upright (EXIF orientation applied). Only a regular file
+    in an allowed format (:data:`FORMATS`) is opened, and its size is checked against the
+    pixel and memory caps (:mod:`deepscope.limits`) before anything is decoded.
+
+    ``size`` (width, height): the size the caller will resize to. A JPEG at least twice as
+    large is then decoded at 1/2, 1/4 or 1/8 scale (PIL's draft), never below ``size``.
+    A missing path, a folder, a special file, or a file PIL cannot decode raises DataError
+    naming it."""
+    path = Path(path)
+    with limits.open_regular(path, "image file") as f:
+        image = _open(path, f)
+        with _decoding(path, f):
+            if size is not None and image.format in ("JPEG", "MPO"):
+                image.draft(None, _upright(size, _stored_orientation(image)))  # the stored image is turned
+            _check_pixels(image, path)
             image.load()
             # a phone photo taken sideways; JPEGs without EXIF (most) skip the look-up
             if (image.format != "JPEG" or "exif" in image.info) and image.getexif().get(EXIF_ORIENTATION, 1) != 1:
                 return ImageOps.exif_transpose(image)
             return image  # loaded: usable after the file closes (no copy: decoding 60k files stays fast)
-    except FileNotFoundError:
-        raise DataError(f"Image file {path} does not exist.") from None
-    except IsADirectoryError:
-        raise DataError(f"{path} must be an image file. Received: a folder.") from None
-    except (UnidentifiedImageError, Image.DecompressionBombError) as error:
-        raise DataError(f"{path} is not an image file PIL can read ({error}).") from None
-    except (OSError, SyntaxError, ValueError) as error:  # truncated or damaged image data
-        raise DataError(f"{path} is a damaged image file ({type(error).__name__}: {error}).") from None
 
 
 def is_colour(image: Image.Image) -> bool:
@@ -67,7 +178,7 @@ def to_array(image: Image.Image, mode: str) -> np.ndarray:
         raise invalid("mode", "'L' or 'RGB'", mode)
     image = _flatten_alpha(image)
     if image.mode.startswith("I"):  # 16/32-bit integer grey: scale 0..65535 to 0..255
-        values = np.asarray(image, dtype=np.float64)
+        values = np.asarray(image).astype(np.float32)  # exact for 0..65535
         scale = 257.0 if image.mode.startswith("I;16") or values.max() > 255 else 1.0
         image = Image.fromarray(np.clip(np.rint(values / scale), 0, 255).astype(np.uint8), mode="L")
     if image.mode != mode:
@@ -93,7 +204,7 @@ def read_image(path: Path | str, in_shape: tuple[int, ...], *, invert: bool | No
     if len(in_shape) != 3 or in_shape[0] not in (1, 3) or min(in_shape[1:]) < 1:
         raise invalid("in_shape", "(C, H, W) with C = 1 or 3", tuple(in_shape))
     channels, height, width = (int(s) for s in in_shape)
-    image = Image.fromarray(to_array(open_image(path), "L" if channels == 1 else "RGB"))
+    image = Image.fromarray(to_array(open_image(path, size=(width, height)), "L" if channels == 1 else "RGB"))
     if image.size != (width, height):
         image = image.resize((width, height), RESAMPLE)
     x = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0)  # (H, W) or (H, W, 3)

@@ -20,9 +20,12 @@ keyed by the path, the files' sizes and modification times, and the tokenizer ve
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
+import io
 import json
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -34,6 +37,7 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
+from deepscope import limits
 from deepscope.atomic import atomic_write
 from deepscope.data.catalog import register_dataset
 from deepscope.data.download import deepscope_home
@@ -42,7 +46,17 @@ from deepscope.data.spec import Dataset, split_train_val
 from deepscope.data.tokenizer import TOKENIZER_VERSION, Corpus, Vocabulary
 from deepscope.errors import DataError, InvalidArgumentError, closest, invalid
 
-__all__ = ["TEXT_OPTIONS", "from_texts", "load_imdb", "load_text", "spec_with_options", "split_spec_options"]
+__all__ = [
+    "TEXT_OPTIONS",
+    "decode_utf8",
+    "from_texts",
+    "load_imdb",
+    "load_text",
+    "read_labelled_texts",
+    "read_text_file",
+    "spec_with_options",
+    "split_spec_options",
+]
 
 TEXT_TEST_FRACTION = 0.2
 TEXT_TEST_SEED = 1234  # fixed forever: a single file's test split never depends on user settings
@@ -61,6 +75,33 @@ TEXT_OPTIONS: dict[str, Any] = {
     "label_column": "label",
 }
 _INT_OPTIONS = ("maxlen", "max_words", "ngrams", "max_ngrams")
+# Label strings that mean "no value", never a class (compared lower-cased).
+_NOT_LABELS = frozenset({"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "null"})
+_MAX_SUGGEST = 200  # columns searched for a did-you-mean (a hostile header may hold millions)
+
+
+# ----------------------------------------------------------------------------- reading files
+def decode_utf8(data: bytes, path: Path | str, what: str = "text file") -> str:
+    """``data`` decoded as UTF-8 (a leading byte-order mark dropped); undecodable bytes raise
+    a DataError naming the file, the line and the byte offset."""
+    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return data[start:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        at = start + error.start
+        line = data.count(b"\n", 0, at) + 1
+        raise DataError(
+            f"{what[:1].upper() + what[1:]} {path} is not UTF-8 text (line {line}, byte {at}: "
+            f"{data[at : at + 4]!r}); save it as UTF-8."
+        ) from None
+
+
+def read_text_file(path: str | Path, what: str = "text file") -> str:
+    """The UTF-8 text of a regular file, at most the text cap (``DEEPSCOPE_MAX_TEXT``, default
+    512 MiB). A folder, FIFO or device, a missing file, a file over the cap or bytes that are
+    not UTF-8 raise a DataError naming the file. For ``deepscope predict RUN @FILE``."""
+    path = Path(path).expanduser()
+    return decode_utf8(limits.read_bytes(path, what, limit=limits.current().text), path, what)
 
 
 # ----------------------------------------------------------------------------- spec options
@@ -134,7 +175,7 @@ def load_text(
     if path.is_dir():
         train_file, test_file = _find_split_file(path, "train"), _find_split_file(path, "test")
         files = [train_file, test_file]
-    elif path.is_file():
+    elif os.path.lexists(path):
         files = [path]
     else:
         raise DataError(
@@ -142,6 +183,7 @@ def load_text(
             f"train.* and test.* files."
         )
     for f in files:
+        limits.check_regular(f, "text file")  # a FIFO or a device is refused here, before any read
         if f.suffix.lower() not in TEXT_SUFFIXES:
             raise DataError(f"Text file {f} must end in one of {', '.join(TEXT_SUFFIXES)}. Received: {f.name}")
 
@@ -163,7 +205,7 @@ def load_text(
     else:
         classes = _classes(labels, files[0], label_column)
         y = _label_ids(labels, classes, files, n_train, label_column)
-        train_docs, test_docs = _carve(y, TEXT_TEST_FRACTION, TEXT_TEST_SEED)
+        train_docs, test_docs = _carve(y, TEXT_TEST_FRACTION, TEXT_TEST_SEED, f"Text file {files[0]}")
     settings = dict(
         maxlen=maxlen, max_words=max_words, ngrams=ngrams, max_ngrams=max_ngrams, padding=padding, truncating=truncating
     )
@@ -224,7 +266,16 @@ def load_imdb(
             raise DataError(f"The aclImdb folder {path} holds no {split} reviews (*.txt).")
 
     def read() -> tuple[Corpus, list[int], int]:
-        texts = [f.read_text(encoding="utf-8", errors="replace") for f, _ in train_files + test_files]
+        cap, total, texts = limits.current().text, 0, []
+        for f, _ in train_files + test_files:
+            data = limits.read_bytes(f, "review", limit=cap)
+            total += len(data)
+            if total > cap:  # the text cap bounds the reviews together, not only each one
+                raise DataError(
+                    f"The reviews in {path} add up to more than the text cap of {limits.format_bytes(cap)}. "
+                    f"If they are real, raise it: DEEPSCOPE_MAX_TEXT=<size>."
+                )
+            texts.append(data.decode("utf-8", errors="replace"))
         return Corpus.from_texts(texts), [y for _, y in train_files + test_files], len(train_files)
 
     key = {"loader": "imdb", "files": _fingerprint(path, [f for f, _ in train_files + test_files])}
@@ -268,12 +319,12 @@ def from_texts(
     fixes their order); without test texts, 20% is held out with a fixed seed."""
     if isinstance(texts, str) or len(texts) != len(labels):
         raise invalid("texts", f"a list of strings as long as labels ({len(labels)})", type(texts).__name__)
-    all_texts, all_labels = list(texts), [str(v) for v in labels]
+    all_texts, all_labels = list(texts), [_python_label(v, i, "labels") for i, v in enumerate(labels)]
     if test_texts is not None:
         if test_labels is None or len(test_texts) != len(test_labels):
             raise invalid("test_labels", "a list as long as test_texts", test_labels)
         all_texts += list(test_texts)
-        all_labels += [str(v) for v in test_labels]
+        all_labels += [_python_label(v, i, "test_labels") for i, v in enumerate(test_labels)]
     n_train = len(texts)
     classes = [str(c) for c in classes] if classes is not None else _sorted_labels(all_labels[:n_train])
     unknown = sorted(set(all_labels) - set(classes))
@@ -282,7 +333,7 @@ def from_texts(
     index = {c: i for i, c in enumerate(classes)}
     y = np.asarray([index[v] for v in all_labels], dtype=np.int64)
     if test_texts is None:
-        train_docs, test_docs = _carve(y, TEXT_TEST_FRACTION, TEXT_TEST_SEED)
+        train_docs, test_docs = _carve(y, TEXT_TEST_FRACTION, TEXT_TEST_SEED, "`texts`")
     else:
         train_docs, test_docs = np.arange(n_train), np.arange(n_train, len(y))
     settings = dict(
@@ -306,65 +357,76 @@ def from_texts(
 def read_labelled_texts(
     path: Path, text_column: str = "text", label_column: str = "label"
 ) -> tuple[list[str], list[str]]:
-    """(texts, labels as strings) from a CSV/TSV (header row) or JSONL (one object per line) file, UTF-8."""
-    try:
-        return _read_labelled_texts(Path(path), text_column, label_column)
-    except UnicodeDecodeError as error:
-        raise DataError(
-            f"Text file {path} is not UTF-8 text (byte {error.start}: {error.reason}); save it as UTF-8."
-        ) from None
+    """(texts, labels as strings) from a CSV/TSV (header row) or JSONL (one object per line)
+    UTF-8 file, read whole under the text cap (regular files only).
 
-
-def _read_labelled_texts(path: Path, text_column: str, label_column: str) -> tuple[list[str], list[str]]:
-    suffix = path.suffix.lower()
-    texts: list[str] = []
-    labels: list[str] = []
-    if suffix in (".jsonl", ".ndjson"):
-        with open(path, encoding="utf-8") as handle:
-            for line_no, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise DataError(f"{path}, line {line_no}: not valid JSON ({error.msg}).") from None
-                if not isinstance(row, dict):
-                    raise DataError(f"{path}, line {line_no}: each line must be a JSON object. Received: {line[:60]!r}")
-                _check_columns(path, list(row), text_column, label_column, where=f"line {line_no}")
-                texts.append(_text_value(row[text_column], path, line_no))
-                labels.append(_label_value(row[label_column], path, line_no, label_column))
+    A text is a string (an empty or missing cell, or JSON null, is the empty text). A label
+    is a class name (a non-empty string) or an integer (a JSON number such as 3 or 3.0);
+    NaN, infinities, 'null', booleans, other numbers, lists and objects are refused, naming
+    the line: they are missing or malformed values, never classes."""
+    path = Path(path)
+    text = read_text_file(path, "text file")
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        texts, labels = _read_jsonl(text, path, text_column, label_column)
     else:
-        delimiter = "\t" if suffix == ".tsv" else ","
-        with open(path, encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle, delimiter=delimiter)
-            if reader.fieldnames is None:
-                raise DataError(
-                    f"Text file {path} is empty; expected a header row with '{text_column}' and "
-                    f"'{label_column}' columns."
-                )
-            _check_columns(path, [c.strip() for c in reader.fieldnames], text_column, label_column, where="the header")
-            reader.fieldnames = [c.strip() for c in reader.fieldnames]
-            try:
-                for row in reader:
-                    line_no = reader.line_num
-                    texts.append(_text_value(row[text_column], path, line_no))
-                    labels.append(_label_value(row[label_column], path, line_no, label_column))
-            except csv.Error as error:
-                raise DataError(f"{path}, line {reader.line_num}: not valid CSV ({error}).") from None
+        texts, labels = _read_csv(text, path, text_column, label_column)
     if not texts:
         raise DataError(f"Text file {path} holds no rows.")
+    return texts, labels
+
+
+def _read_jsonl(text: str, path: Path, text_column: str, label_column: str) -> tuple[list[str], list[str]]:
+    texts: list[str] = []
+    labels: list[str] = []
+    for line_no, line in enumerate(text.split("\n"), start=1):  # only \n ends a JSON line
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DataError(f"{path}, line {line_no}: not valid JSON ({error.msg}).") from None
+        except RecursionError:
+            raise DataError(f"{path}, line {line_no}: JSON nested too deeply to read.") from None
+        except ValueError as error:  # e.g. an integer of more than 4,300 digits
+            raise DataError(f"{path}, line {line_no}: not valid JSON ({error}).") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{path}, line {line_no}: each line must be a JSON object. Received: {line[:60]!r}")
+        _check_columns(path, list(row), text_column, label_column, where=f"line {line_no}")
+        texts.append(_text_value(row[text_column], path, line_no))
+        labels.append(_label_value(row[label_column], path, line_no, label_column))
+    return texts, labels
+
+
+def _read_csv(text: str, path: Path, text_column: str, label_column: str) -> tuple[list[str], list[str]]:
+    texts: list[str] = []
+    labels: list[str] = []
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+    try:
+        if reader.fieldnames is None:
+            raise DataError(
+                f"Text file {path} is empty; expected a header row with '{text_column}' and '{label_column}' columns."
+            )
+        reader.fieldnames = [c.strip() for c in reader.fieldnames]
+        _check_columns(path, reader.fieldnames, text_column, label_column, where="the header")
+        for row in reader:
+            line_no = reader.line_num
+            texts.append(_text_value(row[text_column], path, line_no))
+            labels.append(_label_value(row[label_column], path, line_no, label_column))
+    except csv.Error as error:
+        raise DataError(f"{path}, line {reader.line_num}: not valid CSV ({error}).") from None
     return texts, labels
 
 
 def _check_columns(path: Path, columns: list[str], text_column: str, label_column: str, where: str) -> None:
     for arg, wanted in (("text_column", text_column), ("label_column", label_column)):
         if wanted not in columns:
-            near = closest(wanted, columns)
+            names = [str(c) for c in columns[:_MAX_SUGGEST]]
+            near = closest(wanted, names)
             hint = f" Did you mean {near[0]!r}?" if near else ""
+            shown = ", ".join(repr(c[:40]) for c in names[:20]) + (", ..." if len(columns) > 20 else "")
             raise DataError(
-                f"Text file {path} has no column {wanted!r} ({where}).{hint} Columns: "
-                f"{', '.join(map(repr, columns))}. Choose the columns with {arg}= "
-                f"(or '?{arg}=NAME' in the data spec)."
+                f"Text file {path} has no column {wanted!r} ({where}).{hint} Columns: {shown}. "
+                f"Choose the columns with {arg}= (or '?{arg}=NAME' in the data spec)."
             )
 
 
@@ -372,23 +434,46 @@ def _text_value(value: Any, path: Path, line_no: int) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise DataError(f"{path}, line {line_no}: the text must be a string. Received: {value!r}")
+        raise DataError(f"{path}, line {line_no}: the text must be a string. Received: {_short(value)}")
     return value
 
 
 def _label_value(value: Any, path: Path, line_no: int, column: str) -> str:
-    if value is None or (isinstance(value, str) and not value.strip()) or isinstance(value, (list, dict)):
-        raise DataError(
-            f"{path}, line {line_no}: the {column!r} value must be a class name or int. Received: {value!r}"
-        )
-    if isinstance(value, float) and value.is_integer():
+    """A label as a class-name string: strings (stripped) and integers are accepted (a float
+    such as 3.0 counts as the integer 3); anything else is refused, naming the line."""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and value.strip() and value.strip().lower() not in _NOT_LABELS:
+        return value.strip()
+    raise DataError(
+        f"{path}, line {line_no}: the {column!r} value must be a class name (a non-empty string) or an integer. "
+        f"Received: {_short(value)}"
+    )
+
+
+def _python_label(value: Any, i: int, arg: str) -> str:
+    """A label handed over in Python, by the rules of :func:`_label_value` (numpy ints too)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and value.strip() and value.strip().lower() not in _NOT_LABELS:
+        return value
+    raise invalid(f"{arg}[{i}]", "a class name (a non-empty string) or an integer", value)
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _sorted_labels(labels: Sequence[str]) -> list[str]:
     distinct = set(labels)
-    if all(re.fullmatch(r"-?\d+", v) for v in distinct):
+    if all(re.fullmatch(r"-?[0-9]{1,18}", v) for v in distinct):  # ints (that int() reads fast)
         return sorted(distinct, key=int)
     return sorted(distinct)
 
@@ -430,12 +515,17 @@ def _find_split_file(folder: Path, split: str) -> Path:
 def _review_order(name: str) -> tuple[int, str]:
     """aclImdb files are '<id>_<rating>.txt': order by id, then name."""
     head = name.split("_", 1)[0]
-    return (int(head), name) if head.isdigit() else (1 << 62, name)
+    return (int(head), name) if head.isascii() and head.isdigit() else (1 << 62, name)
 
 
 # ----------------------------------------------------------------------------- building
-def _carve(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _carve(y: np.ndarray, fraction: float, seed: int, source: str) -> tuple[np.ndarray, np.ndarray]:
     """Stratified (train, test) document indices with a fixed seed."""
+    if len(y) - math.ceil(fraction * len(y)) < 1:
+        raise DataError(
+            f"{source} holds {len(y)} labelled text(s): too few to hold out {fraction:.0%} as a test split "
+            f"and keep some to train on. Add rows, or give a folder holding train.* and test.* files."
+        )
     idx = torch.arange(len(y))
     train, test = split_train_val(idx, torch.from_numpy(y), val_fraction=fraction, seed=seed)
     return train.tensors[0].numpy(), test.tensors[0].numpy()
@@ -491,8 +581,9 @@ def _fingerprint(root: Path, files: list[Path]) -> dict[str, Any]:
 
 def _cached_corpus(key: dict[str, Any], read, cache: bool) -> tuple[Corpus, list[Any], int]:
     """``read()`` -> (corpus, labels, n_train), or the copy cached under the same key (safetensors
-    for the arrays, JSON for words and labels; never pickles)."""
-    from safetensors.numpy import load_file, save_file
+    for the arrays, JSON for words and labels; never pickles). A cached copy is read under the
+    caps and checked whole (types, shapes, ids in range); anything amiss is rebuilt, never trusted."""
+    from safetensors.numpy import save_file
 
     if not cache:
         return read()
@@ -500,14 +591,9 @@ def _cached_corpus(key: dict[str, Any], read, cache: bool) -> tuple[Corpus, list
     name = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
     folder = deepscope_home() / "text" / name
     arrays_path, meta_path = folder / "corpus.safetensors", folder / "corpus.json"
-    if arrays_path.is_file() and meta_path.is_file():
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            arrays = load_file(str(arrays_path))
-            if meta.get("key") == key:
-                return Corpus(meta["words"], arrays["flat"], arrays["lengths"]), meta["labels"], int(meta["n_train"])
-        except Exception:  # a damaged cache is rebuilt, never trusted
-            pass
+    cached = _read_cached_corpus(arrays_path, meta_path, key)
+    if cached is not None:
+        return cached
     corpus, labels, n_train = read()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -517,3 +603,43 @@ def _cached_corpus(key: dict[str, Any], read, cache: bool) -> tuple[Corpus, list
     except OSError:  # a read-only cache only costs speed
         pass
     return corpus, labels, n_train
+
+
+def _read_cached_corpus(
+    arrays_path: Path, meta_path: Path, key: dict[str, Any]
+) -> tuple[Corpus, list[Any], int] | None:
+    """The cached (corpus, labels, n_train) if both files are present, readable under the caps
+    and consistent; None otherwise."""
+    from safetensors.numpy import load as load_arrays
+
+    if not (os.path.lexists(arrays_path) and os.path.lexists(meta_path)):
+        return None
+    try:
+        meta = json.loads(limits.read_bytes(meta_path, "cache file", limit=limits.current().text))
+        if not isinstance(meta, dict) or meta.get("key") != key:
+            return None
+        arrays = load_arrays(limits.read_bytes(arrays_path, "cache file"))
+        words, labels, n_train = meta.get("words"), meta.get("labels"), meta.get("n_train")
+        flat, lengths = arrays.get("flat"), arrays.get("lengths")
+        ok = (
+            isinstance(words, list)
+            and all(isinstance(w, str) for w in words)
+            and isinstance(labels, list)
+            and all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in labels)
+            and isinstance(n_train, int)
+            and not isinstance(n_train, bool)
+            and isinstance(flat, np.ndarray)
+            and isinstance(lengths, np.ndarray)
+            and flat.dtype == np.int32
+            and flat.ndim == 1
+            and lengths.dtype == np.int64
+            and lengths.ndim == 1
+            and len(lengths) == len(labels)
+            and 0 <= n_train <= len(labels)
+            and (not len(lengths) or int(lengths.min()) >= 0)
+            and int(lengths.sum()) == len(flat)
+            and (not len(flat) or (int(flat.min()) >= 0 and int(flat.max()) < len(words)))
+        )
+        return (Corpus(words, flat, lengths), labels, n_train) if ok else None
+    except Exception:  # unreadable or damaged (any kind of parse error): rebuilt, never trusted
+        return None

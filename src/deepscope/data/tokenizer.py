@@ -33,8 +33,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from deepscope import limits
 from deepscope.atomic import write_text
-from deepscope.errors import DataError, invalid
+from deepscope.errors import DataError, InvalidArgumentError, invalid
 
 __all__ = ["OOV", "OOV_TOKEN", "PAD", "PAD_TOKEN", "Corpus", "Vocabulary", "tokenize"]
 
@@ -233,6 +234,7 @@ class Vocabulary:
             parts_place.append(total[gram_doc] + rank)
             parts_id.append(self._code_ids[where[known]])
             total += count
+        limits.check_allocation(n_docs * self.maxlen * 8, f"Token ids of {n_docs} text(s) at maxlen={self.maxlen}")
         doc, place, all_ids = np.concatenate(parts_doc), np.concatenate(parts_place), np.concatenate(parts_id)
         if self.truncating == "pre":  # keep the last maxlen tokens
             place = place - np.maximum(total - self.maxlen, 0)[doc]
@@ -258,21 +260,48 @@ class Vocabulary:
 
     @classmethod
     def from_dict(cls, saved: dict[str, Any], where: str = "vocabulary") -> Vocabulary:
+        """A vocabulary from :meth:`to_dict`'s output, every field checked (types, ranges,
+        distinct tokens): a damaged or hand-edited file fails here, naming the field."""
         if not isinstance(saved, dict) or saved.get("format") != VOCAB_FORMAT or "tokens" not in saved:
             raise DataError(f"{where} is not a deepscope vocabulary (format {VOCAB_FORMAT}).")
         if saved.get("tokenizer") != TOKENIZER_VERSION:
             raise DataError(
-                f"{where} was written by tokenizer version {saved.get('tokenizer')}; this deepscope "
+                f"{where} was written by tokenizer version {saved.get('tokenizer')!r}; this deepscope "
                 f"tokenizes with version {TOKENIZER_VERSION}."
             )
-        return cls(
-            list(saved["tokens"]),
-            int(saved["num_words"]),
-            int(saved["maxlen"]),
-            int(saved["ngrams"]),
-            saved["padding"],
-            saved["truncating"],
-        )
+
+        def bad(name: str, expected: str) -> DataError:
+            shown = repr(saved.get(name))
+            return DataError(
+                f"{where}: `{name}` must be {expected}. Received: {name}={shown[:60]}{'...' if len(shown) > 60 else ''}"
+            )
+
+        tokens = saved["tokens"]
+        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+            raise bad("tokens", "a list of strings")
+        if tokens[:2] != [PAD_TOKEN, OOV_TOKEN]:
+            raise bad("tokens", f"a list that must start with {PAD_TOKEN!r}, {OOV_TOKEN!r}")
+        if len(set(tokens)) != len(tokens):
+            raise bad("tokens", "distinct strings")
+        for name, low in (("num_words", 0), ("maxlen", 1), ("ngrams", 1)):
+            value = saved.get(name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise bad(name, f"an int >= {low}")
+        if saved["num_words"] > len(tokens) - 2:
+            raise bad("num_words", f"at most the number of tokens less 2 ({len(tokens) - 2})")
+        if saved["ngrams"] > MAX_NGRAMS_N:
+            raise bad("ngrams", f"an int from 1 to {MAX_NGRAMS_N}")
+        for name in ("padding", "truncating"):
+            if saved.get(name) not in ("pre", "post"):
+                raise bad(name, "'pre' or 'post'")
+        try:
+            return cls(
+                tokens, saved["num_words"], saved["maxlen"], saved["ngrams"], saved["padding"], saved["truncating"]
+            )
+        except DataError as error:
+            raise DataError(f"{where}: {error}") from None
+        except InvalidArgumentError as error:  # n-gram codes too large for this many words
+            raise DataError(f"{where} cannot be used: {error}") from None
 
     def save(self, path: str | Path) -> Path:
         """Write the vocabulary as JSON (atomically: a temporary file, then a rename)."""
@@ -282,12 +311,12 @@ class Vocabulary:
 
     @classmethod
     def load(cls, path: str | Path) -> Vocabulary:
+        """Read a vocabulary JSON file (a regular file, at most the text cap), checked whole."""
         path = Path(path)
+        data = limits.read_bytes(path, "vocabulary file", limit=limits.current().text)
         try:
-            saved = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise DataError(f"Vocabulary file {path} does not exist.") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            saved = json.loads(data.decode("utf-8"))
+        except (ValueError, RecursionError) as error:  # bad JSON, bad UTF-8, nesting too deep
             raise DataError(f"Vocabulary file {path} is damaged (not valid JSON: {error}).") from None
         return cls.from_dict(saved, where=f"Vocabulary file {path}")
 

@@ -20,6 +20,9 @@ series' end, not missing values.
 
 from __future__ import annotations
 
+import math
+import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,9 +32,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 
+from deepscope import limits
 from deepscope.data.catalog import register_dataset
 from deepscope.data.options import parse_spec_options
 from deepscope.data.spec import Dataset, split_train_val
+from deepscope.data.text import read_text_file
 from deepscope.errors import DataError, UnknownNameError, invalid
 
 __all__ = [
@@ -96,29 +101,263 @@ def _has_class_labels(path: Path) -> bool:
 # ----------------------------------------------------------------------------- reading files
 def read_ucr_file(path: str | Path) -> tuple[list[np.ndarray], np.ndarray]:
     """Read one .ts/.tsv/.arff file: a list of (C, T_i) float arrays (NaN where missing) and
-    the label strings (N,)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"UCR file {path} does not exist.")
+    the label strings (N,) (empty when the file holds no labels).
+
+    The file must be a regular UTF-8 file within the text cap. Every value must be a number
+    within float32 range or a missing-value mark ('?', NaN; an empty .tsv cell): '1e400'
+    (infinite) is refused, naming the file and line, as are non-finite labels, series with
+    no values, and lines that contradict the header (@dimensions, @seriesLength,
+    @equalLength, @univariate) or the first series' channel count. Labels of .ts files are
+    lower-cased, as aeon reads them; numeric labels are canonical ('1.0' is '1')."""
+    series, labels, _ = _read_ucr(Path(path))
+    return series, labels
+
+
+def _read_ucr(path: Path) -> tuple[list[np.ndarray], np.ndarray, str]:
+    """(series, labels, target): target is 'class', 'value' (regression: @targetLabel true)
+    or 'none' (no labels in the file)."""
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise invalid("path", f"a UCR file ending in {', '.join(FORMATS)}", str(path))
-    aeon = _aeon_datasets()
-    try:
-        if suffix == ".ts":
-            x, y = aeon.load_from_ts_file(str(path))
-        elif suffix == ".arff":
-            x, y = aeon.load_from_arff_file(str(path))
-        else:
-            x, y = aeon.load_from_tsv_file(str(path))
-    except Exception as error:  # aeon raises IOError/ValueError/IndexError on malformed files
-        raise DataError(f"Cannot read UCR file {path}: {error}") from error
-    series = [np.asarray(s, dtype=np.float64).reshape(-1, np.shape(s)[-1]) for s in x]  # each (C, T_i)
-    if suffix == ".tsv":
-        series = [_strip_trailing_nan(s) for s in series]
-    if not series:
+    reader = _Reader(path)
+    text = read_text_file(path, "UCR file")
+    target = {".ts": reader.parse_ts, ".arff": reader.parse_arff, ".tsv": reader.parse_tsv}[suffix](text)
+    if not reader.series:
         raise DataError(f"UCR file {path} holds no series.")
-    return series, np.array([_label(v) for v in y], dtype=object)
+    return reader.series, np.array(reader.labels, dtype=object), target
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_TS_BOOLEANS = ("timestamps", "missing", "univariate", "equallength", "targetlabel")
+
+
+class _Reader:
+    """Parses one UCR file's text into ``series`` (each (C, T_i) float64) and ``labels``,
+    checking every line as it goes and the memory the values take against the cap."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.series: list[np.ndarray] = []
+        self.labels: list[str] = []
+        self.cap = limits.current().memory
+        self.values = 0
+
+    def error(self, line_no: int, message: str) -> DataError:
+        return DataError(f"{self.path}, line {line_no}: {message}")
+
+    def numbers(self, tokens: list[str], line_no: int, *, empty_is_missing: bool = False) -> np.ndarray:
+        """Values of one channel: '?' and NaN are missing (NaN); anything that is not a
+        finite float32-range number is refused, naming the line."""
+        cleaned = []
+        for token in tokens:
+            t = token.strip()
+            if t == "?" or (not t and empty_is_missing):
+                t = "nan"
+            cleaned.append(t)
+        try:
+            values = np.array(cleaned, dtype=np.float64)
+        except ValueError:
+            bad = next((t for t in cleaned if not _is_number(t)), cleaned[0])
+            raise self.error(
+                line_no, f"every value must be a number, or '?'/NaN where missing. Received: {bad[:40]!r}"
+            ) from None
+        huge = np.abs(values) > _FLOAT32_MAX  # inf (e.g. '1e400') too; NaN compares False
+        if huge.any():
+            bad = cleaned[int(np.flatnonzero(huge)[0])]
+            raise self.error(
+                line_no, f"values must be finite numbers within float32 range (±3.4e38). Received: {bad[:40]!r}"
+            )
+        return values
+
+    def label(self, raw: str, line_no: int, *, lower: bool = False) -> str:
+        """A class label as a canonical string; empty and non-finite labels are refused."""
+        text = raw.strip().strip("'\"").strip()
+        text = text.lower() if lower else text
+        if not text:
+            raise self.error(line_no, "the class label is empty.")
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        if not math.isfinite(number):
+            raise self.error(line_no, f"the class label must be a name or a finite number. Received: {text[:40]!r}")
+        return str(int(number)) if number.is_integer() else repr(number)
+
+    def add(self, s: np.ndarray, label: str | None, line_no: int) -> None:
+        if s.shape[1] == 0:
+            raise self.error(line_no, "the series holds no values.")
+        self.values += s.size
+        if self.values * 8 > self.cap:
+            limits.check_allocation(self.values * 8, f"The series of UCR file {self.path}")
+        self.series.append(s)
+        if label is not None:
+            self.labels.append(label)
+
+    def channels(self, texts: list[str], line_no: int, **kwargs: Any) -> np.ndarray:
+        """Channels given as comma-separated texts -> (C, T), every channel the same length."""
+        arrays = []
+        for k, text in enumerate(texts):
+            if not text.strip():
+                raise self.error(line_no, f"channel {k + 1} holds no values.")
+            arrays.append(self.numbers(text.split(","), line_no, **kwargs))
+        lengths = sorted({len(a) for a in arrays})
+        if len(lengths) > 1:
+            raise self.error(line_no, f"the channels of one series must have one length. Received: lengths {lengths}.")
+        return np.stack(arrays)  # (C, T)
+
+    # ---------------------------------------------------------------- .ts
+    def parse_ts(self, text: str) -> str:
+        lines = text.split("\n")
+        meta: dict[str, Any] = {"classlabel": True, "targetlabel": False, "timestamps": False}
+        data_at = None
+        for i, raw in enumerate(lines):
+            line = raw.strip()
+            if not line or line[0] in "#%":
+                continue
+            if line[0] != "@":
+                raise self.error(i + 1, f"expected a header tag (such as @classLabel) or @data. Received: {line[:60]!r}")
+            words = line[1:].split(None, 1)
+            tag, value = words[0].lower() if words else "", words[1].strip() if len(words) > 1 else ""
+            if tag == "data":
+                if value:
+                    raise self.error(i + 1, f"the @data tag takes no value. Received: {line[:60]!r}")
+                data_at = i + 1
+                break
+            if tag in _TS_BOOLEANS or tag == "classlabel":
+                first = value.split()[0].lower() if value else ""
+                if first not in ("true", "false"):
+                    raise self.error(i + 1, f"`@{words[0]}` must be true or false. Received: {value[:40]!r}")
+                meta[tag] = first == "true"
+            elif tag in ("dimensions", "serieslength"):
+                if not (value.isascii() and value.isdigit() and 0 < len(value) <= 12 and int(value) > 0):
+                    raise self.error(i + 1, f"`@{words[0]}` must be a positive int. Received: {value[:40]!r}")
+                meta[tag] = int(value)
+        if data_at is None:
+            raise DataError(f"UCR file {self.path} has no @data line (the series follow it).")
+        if "dimensions" in meta and "serieslength" in meta:  # what the header promises, bounded before any read
+            limits.check_allocation(
+                meta["dimensions"] * meta["serieslength"] * 8,
+                f"One series of UCR file {self.path} (@dimensions {meta['dimensions']}, "
+                f"@seriesLength {meta['serieslength']})",
+            )
+        has_target = meta["classlabel"] or meta["targetlabel"]
+        first: tuple[int, int] | None = None  # (channels, length) of the first series
+        for i in range(data_at, len(lines)):
+            line = lines[i].strip()
+            if not line or line[0] == "#":
+                continue
+            line_no = i + 1
+            if meta["timestamps"]:
+                texts, label = self._timestamped(line, has_target, line_no)
+            else:
+                parts = line.split(":")
+                if has_target and len(parts) < 2:
+                    raise self.error(line_no, "expected the series' channels, then ':' and its label.")
+                texts, label = (parts[:-1], parts[-1]) if has_target else (parts, None)
+            s = self.channels(texts, line_no)
+            c, t = s.shape
+            first = first or (c, t)
+            if c != first[0]:
+                raise self.error(line_no, f"the series has {c} channel(s), the first series {first[0]}.")
+            if meta.get("dimensions", c) != c:
+                raise self.error(line_no, f"the series has {c} channel(s); the header declares @dimensions {meta['dimensions']}.")
+            if meta.get("univariate") and c > 1:
+                raise self.error(line_no, f"the series has {c} channels; the header declares @univariate true.")
+            if meta.get("equallength"):
+                expected = meta.get("serieslength", first[1])
+                if t != expected:
+                    raise self.error(line_no, f"the series has {t} values; the header declares equal lengths of {expected}.")
+            self.add(s, None if label is None else self.label(label, line_no, lower=True), line_no)
+        return "value" if meta["targetlabel"] else ("class" if meta["classlabel"] else "none")
+
+    def _timestamped(self, line: str, has_target: bool, line_no: int) -> tuple[list[str], str | None]:
+        """'(time,value),(time,value):(time,value),...:label' -> the channels' values, the label."""
+        end = line.rfind(")")
+        if end < 0:
+            raise self.error(line_no, "expected (timestamp,value) pairs (@timeStamps true).")
+        body, rest = line[: end + 1], line[end + 1 :].strip()
+        if has_target and not rest.startswith(":"):
+            raise self.error(line_no, "expected the series' channels, then ':' and its label.")
+        if not has_target and rest:
+            raise self.error(line_no, f"unexpected text after the last channel: {rest[:40]!r}")
+        texts = []
+        for channel in re.split(r"(?<=\))\s*:\s*(?=\()", body):
+            pairs = re.findall(r"\(([^()]*)\)", channel)
+            texts.append(",".join(p.rsplit(",", 1)[-1] for p in pairs))
+        return texts, (rest[1:] if has_target else None)
+
+    # ---------------------------------------------------------------- .arff
+    def parse_arff(self, text: str) -> str:
+        lines = text.split("\n")
+        declared, relational, inside, data_at = 0, False, False, None
+        for i, raw in enumerate(lines):
+            line = raw.strip()
+            low = line.lower()
+            if not line or line[0] == "%":
+                continue
+            if low.startswith("@data"):
+                data_at = i + 1
+                break
+            if low.startswith("@attribute"):
+                words = line.split()
+                if not inside and len(words) >= 3 and words[2].lower() == "relational":
+                    relational = inside = True
+                elif not inside:
+                    declared += 1  # top-level attributes: the values, then the class
+            elif low.startswith("@end"):
+                inside = False
+        if data_at is None:
+            raise DataError(f"UCR file {self.path} has no @data line (the series follow it).")
+        length = declared - 1 if not relational and declared > 1 else None  # the values before the class
+        first: tuple[int, int] | None = None
+        for i in range(data_at, len(lines)):
+            line = lines[i].strip()
+            if not line or line[0] == "%":
+                continue
+            line_no = i + 1
+            if relational:  # 'v,v,v\nv,v,v',label: channels separated by a literal backslash-n
+                quote, end = line[0], line.rfind(line[0])
+                rest = line[end + 1 :].strip()
+                if quote not in "'\"" or end == 0 or not rest.startswith(","):
+                    raise self.error(line_no, "expected a quoted series ('v,v,...\\nv,v,...') then ',' and its label.")
+                s, label = self.channels(line[1:end].split("\\n"), line_no), rest[1:]
+            else:
+                parts = line.split(",")
+                if len(parts) < 2:
+                    raise self.error(line_no, "expected the series' values, then ',' and its label.")
+                if length is not None and len(parts) - 1 != length:
+                    raise self.error(
+                        line_no, f"the series has {len(parts) - 1} values; the header declares {length} attributes."
+                    )
+                s, label = self.numbers(parts[:-1], line_no)[None, :], parts[-1]
+            first = first or s.shape
+            if s.shape != first:
+                raise self.error(line_no, f"the series has shape {s.shape} (channels, steps); the first series {first}.")
+            self.add(s, self.label(label, line_no), line_no)
+        return "class"
+
+    # ---------------------------------------------------------------- .tsv
+    def parse_tsv(self, text: str) -> str:
+        """UCR 2018 layout: the label, then the values, tab-separated; NaNs after the last
+        value pad a shorter series (they are cut off), NaNs inside it are missing."""
+        for i, raw in enumerate(text.split("\n")):
+            line = raw.strip()
+            if not line:
+                continue
+            fields = line.split("\t")
+            values = self.numbers(fields[1:], i + 1, empty_is_missing=True)
+            if not len(values):
+                raise self.error(i + 1, "expected a label, then the series' values, tab-separated.")
+            self.add(_strip_trailing_nan(values[None, :]), self.label(fields[0], i + 1), i + 1)
+        return "class"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _strip_trailing_nan(s: np.ndarray) -> np.ndarray:
@@ -126,16 +365,6 @@ def _strip_trailing_nan(s: np.ndarray) -> np.ndarray:
     valid = ~np.isnan(s).all(axis=0)
     end = int(np.flatnonzero(valid)[-1]) + 1 if valid.any() else 1
     return s[:, :end]
-
-
-def _label(value: Any) -> str:
-    """Labels as strings; numeric labels canonical ('1', '1.0' and 1 are the same class)."""
-    text = str(value).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return str(int(number)) if number.is_integer() else repr(number)
 
 
 def _class_order(labels: Sequence[str]) -> list[str]:
@@ -191,7 +420,12 @@ def prepare_series(
         raise DataError(
             f"All series must have the same number of channels. Received: channel counts {sorted(channels)}."
         )
-    out = torch.zeros(len(series), channels.pop(), length, dtype=torch.float64)  # (N, C, length)
+    c = channels.pop()
+    if stats is not None and not all(len(v) == c for v in stats):
+        raise invalid("stats", f"the means and stds of {c} channel(s)", stats)
+    # float64 result + float32 copy + one batch, at most: refused before anything is allocated
+    limits.check_allocation(len(series) * c * length * 20, f"{len(series)} series of {c} channel(s) x {length} steps")
+    out = torch.zeros(len(series), c, length, dtype=torch.float64)  # (N, C, length)
     filled = [fill_missing(s) for s in series]
     by_length: dict[int, list[int]] = {}
     for i, s in enumerate(filled):
@@ -225,35 +459,46 @@ def _znorm(x: torch.Tensor) -> torch.Tensor:
 # ----------------------------------------------------------------------------- the loader
 def _find_pair(path: Path) -> tuple[Path, Path]:
     """The TRAIN and TEST files for a folder, a NAME_TRAIN.* file or a shipped set folder."""
-    if path.is_file():
+    if not path.is_dir():  # a file (a FIFO or a device is refused when read, by name)
         stem = path.stem
         if not stem.upper().endswith("_TRAIN"):
             raise DataError(
                 f"UCR file {path} must be named NAME_TRAIN{path.suffix} (with NAME_TEST{path.suffix} beside it)."
             )
         test = path.with_name(stem[: -len("_TRAIN")] + "_TEST" + path.suffix)
-        if not test.is_file():
+        if not os.path.lexists(test):
             raise DataError(f"UCR test file {test} is missing (expected beside {path.name}).")
         return path, test
     for suffix in FORMATS:
         trains = sorted(p for p in path.glob(f"*_TRAIN{suffix}") if not p.name.endswith(f"_eq_TRAIN{suffix}"))
         for train in trains:
             test = train.with_name(train.name.replace("_TRAIN", "_TEST"))
-            if test.is_file():
+            if os.path.lexists(test):
                 return train, test
     raise DataError(f"Folder {path} holds no UCR pair NAME_TRAIN.ts/.arff/.tsv + NAME_TEST.ts/.arff/.tsv.")
 
 
 def _resolve(where: Path, download: bool) -> tuple[Path, Path, str]:
-    if where.exists():
+    if os.path.lexists(where):
         train, test = _find_pair(where)
         return train, test, str(where)
     name = str(where)
+    is_name = "/" not in name and "\\" not in name
+    try:
+        aeon_data_dir()
+    except DataError:
+        if not is_name:
+            raise DataError(f"UCR path {where} does not exist.") from None
+        raise DataError(
+            f"UCR/UEA set {name!r} is not a file or folder here, and the sets that ship with aeon (GunPoint, "
+            f"ItalyPowerDemand, BasicMotions, ...) need it: pip install 'deepscope[series]'. "
+            f"Your own files need no extra: ucr:PATH to NAME_TRAIN.ts/.arff/.tsv."
+        ) from None
     shipped = shipped_sets()
     if name in shipped:
         folder = aeon_data_dir() / name
         return folder / f"{name}_TRAIN.ts", folder / f"{name}_TEST.ts", f"aeon (shipped): {name}"
-    if "/" not in name and "\\" not in name and download:
+    if is_name and download:
         from deepscope.data.download import cache_dir
 
         target = cache_dir("ucr")
@@ -263,7 +508,7 @@ def _resolve(where: Path, download: bool) -> tuple[Path, Path, str]:
             raise DataError(f"Could not download UCR/UEA set {name!r}: {error}") from error
         train, test = _find_pair(target / name)
         return train, test, f"downloaded (aeon) into {target / name}"
-    if "/" not in name and "\\" not in name:
+    if is_name:
         raise UnknownNameError(
             "UCR/UEA set (not a file either; pass --download to fetch a set aeon does not ship)", name, shipped
         )
@@ -290,8 +535,16 @@ def load_ucr(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0, dow
     if norm not in NORMS:
         raise invalid("norm", f"one of {NORMS}", norm)
     train_file, test_file, source = _resolve(where, download)
-    x_train, labels_train = read_ucr_file(train_file)
-    x_test, labels_test = read_ucr_file(test_file)
+    x_train, labels_train, target_train = _read_ucr(train_file)
+    x_test, labels_test, target_test = _read_ucr(test_file)
+    for file, target in ((train_file, target_train), (test_file, target_test)):
+        if target != "class":
+            why = "regression targets (@targetLabel true)" if target == "value" else "no labels (@classLabel false)"
+            raise DataError(f"UCR file {file} holds {why}; ucr: needs class labels.")
+    if x_test[0].shape[0] != x_train[0].shape[0]:
+        raise DataError(
+            f"{test_file} holds series of {x_test[0].shape[0]} channel(s), {train_file.name} of {x_train[0].shape[0]}."
+        )
     classes = _class_order(labels_train)
     unseen = sorted(set(labels_test) - set(classes))
     if unseen:

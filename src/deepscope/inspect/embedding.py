@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from deepscope.errors import invalid
-from deepscope.inspect.inputs import as_images, model_device
+from deepscope.inspect.inputs import check_inputs, model_device
 from deepscope.inspect.layers import get_layer, reading
 
 __all__ = ["Embedding", "embedding_map", "penultimate_layer"]
@@ -22,15 +22,16 @@ _PASS_THROUGH = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.AlphaDropout, nn.Ide
 class Embedding:
     """2-D coordinates of ``n`` samples' features at ``layer``.
 
-    ``coords`` (n, 2); ``labels`` (n,) or None; ``indices`` (n,) into the data given;
-    ``images`` (n, C, H, W) the samples themselves, for thumbnails; ``features`` is the layer's
-    flattened feature size; ``pca_dims`` the dimensions kept before t-SNE."""
+    ``coords`` (n, 2); ``labels`` (n,) or None; ``indices`` (n,) into the inputs given;
+    ``inputs`` (n, *input_shape) the samples themselves (images become thumbnails);
+    ``features`` is the layer's flattened feature size; ``pca_dims`` the dimensions kept
+    before t-SNE."""
 
     layer: str
     coords: np.ndarray
     labels: np.ndarray | None
     indices: np.ndarray
-    images: np.ndarray
+    inputs: np.ndarray
     features: int
     pca_dims: int
     classes: list[str] | None = None
@@ -54,31 +55,39 @@ def penultimate_layer(model: nn.Module) -> str:
 @torch.no_grad()
 def embedding_map(
     model: nn.Module,
-    data: Any,
-    layer: str | None = None,
+    layer: str | None,
+    inputs: torch.Tensor,
     *,
+    labels: torch.Tensor | None = None,
+    classes: Sequence[str] | None = None,
     n: int = 1000,
     pca_dims: int = 50,
     perplexity: float = 30.0,
     batch_size: int = 256,
     seed: int = 0,
 ) -> Embedding:
-    """t-SNE map of ``layer``'s features (default: the input of the last dense layer) for up to
-    ``n`` samples of ``data`` (a deepscope Dataset's test split, a TensorDataset or a tensor),
-    drawn at random with ``seed``. Features are flattened, reduced to ``pca_dims`` with PCA
-    (which speeds t-SNE up and removes noise), then embedded in 2-D with t-SNE (PCA init)."""
+    """t-SNE map of ``layer``'s features (None: the input of the last dense layer, see
+    :func:`penultimate_layer`) for up to ``n`` of ``inputs`` (N, *input_shape), drawn at random
+    with ``seed``. ``labels`` (N,) class indices colour the map (``classes`` names them).
+    Features are flattened, reduced to ``pca_dims`` with PCA (which speeds t-SNE up and removes
+    noise), then embedded in 2-D with t-SNE (PCA init)."""
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
     from threadpoolctl import threadpool_limits
 
-    x, y = as_images(data)
-    if not isinstance(n, int) or n < 5:
+    x = check_inputs(inputs, images=False).cpu()
+    if len(x) < 5:
+        raise invalid("inputs", "a batch of at least 5 samples (a map needs a few points)", f"{len(x)} samples")
+    if labels is not None and (not isinstance(labels, torch.Tensor) or tuple(labels.shape) != (len(x),)):
+        shape = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
+        raise invalid("labels", f"a tensor (N,) of class indices, one per input (N={len(x)})", shape)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 5:
         raise invalid("n", "an int >= 5 (samples to embed)", n)
     layer = penultimate_layer(model) if layer is None else layer
     get_layer(model, layer)
     rng = np.random.default_rng(seed)
     indices = np.sort(rng.choice(len(x), size=min(n, len(x)), replace=False))
-    chosen = x[torch.from_numpy(indices)]  # (n, C, H, W)
+    chosen = x[torch.from_numpy(indices)]  # (n, *input_shape)
     device = model_device(model)
     was_training = model.training
     model.eval()
@@ -101,13 +110,12 @@ def embedding_map(
     # (300 points: 43 s with the default threads, 1.7 s with one, measured here).
     with threadpool_limits(limits=1, user_api="openmp"):
         coords = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(reduced)
-    classes = getattr(data, "classes", None)
     return Embedding(
         layer=layer,
         coords=coords.astype(np.float32),
-        labels=None if y is None else y[torch.from_numpy(indices)].numpy(),
+        labels=None if labels is None else labels.cpu()[torch.from_numpy(indices)].numpy(),
         indices=indices,
-        images=chosen.float().numpy(),
+        inputs=chosen.float().numpy(),
         features=int(features.shape[1]),
         pca_dims=int(dims),
         classes=list(classes) if classes else None,

@@ -1,45 +1,36 @@
-"""Turn what the user passes as "data" into tensors, with clear errors at the boundary."""
+"""The one input type of ``deepscope.inspect``, checked at the boundary: a tensor batch."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import TensorDataset
 
 from deepscope.errors import invalid
 
-__all__ = ["as_images", "check_image", "model_device"]
+__all__ = ["check_inputs", "image_shape", "model_device"]
 
-_EXPECTED = "a deepscope Dataset (its test split is used), a TensorDataset (x, y) or a tensor (N, C, H, W)"
-
-
-def as_images(data: Any, name: str = "data") -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``(x, y)`` from ``data``: x (N, C, H, W) float, y (N,) labels or None for a bare tensor."""
-    if isinstance(data, torch.Tensor):
-        x, y = data, None
-    elif isinstance(data, TensorDataset):
-        x, y = data.tensors[0], (data.tensors[1] if len(data.tensors) > 1 else None)
-    elif isinstance(getattr(data, "test", None), TensorDataset):  # a deepscope Dataset
-        x, y = data.test.tensors[0], data.test.tensors[1]
-    else:
-        raise invalid(name, _EXPECTED, type(data).__name__)
-    if x.ndim != 4 or not x.is_floating_point():
-        raise invalid(
-            name, f"{_EXPECTED}, holding float images (N, C, H, W)", f"{x.dtype} tensor of shape {tuple(x.shape)}"
-        )
-    if len(x) == 0:
-        raise invalid(name, "a non-empty set of images", f"0 images of shape {tuple(x.shape[1:])}")
-    return x, y
+_EXAMPLE = "such as data.test.tensors[0][:1000]"
 
 
-def check_image(x: Any, name: str = "x") -> torch.Tensor:
-    """One image (C, H, W) as a float tensor."""
-    if not isinstance(x, torch.Tensor) or x.ndim != 3 or not x.is_floating_point():
-        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise invalid(name, "one float image tensor (C, H, W)", shape)
-    return x
+def check_inputs(inputs: Any, *, images: bool = True, name: str = "inputs") -> torch.Tensor:
+    """``inputs`` as it is, once checked: a non-empty ``torch.Tensor`` batch (N, *input_shape);
+    with ``images`` a float batch of images (N, C, H, W). A Dataset, a TensorDataset, a tuple
+    or one unbatched sample is refused with a message that says what to pass instead."""
+    if not isinstance(inputs, torch.Tensor):
+        raise invalid(name, f"a torch.Tensor batch (N, *input_shape), {_EXAMPLE}", type(inputs).__name__)
+    shape = tuple(inputs.shape)
+    if images and (inputs.ndim != 4 or not inputs.is_floating_point()):
+        hint = " (one image: pass x[None])" if inputs.ndim == 3 else ""
+        raise invalid(name, f"a float batch of images (N, C, H, W){hint}, {_EXAMPLE}", f"{inputs.dtype} {shape}")
+    if inputs.ndim < 2:
+        raise invalid(name, f"a batch (N, *input_shape), {_EXAMPLE}", f"{inputs.dtype} {shape}")
+    if len(inputs) == 0:
+        raise invalid(name, "a non-empty batch", f"0 samples of shape {shape[1:]}")
+    return inputs
 
 
 def model_device(model: nn.Module) -> torch.device:
@@ -47,3 +38,15 @@ def model_device(model: nn.Module) -> torch.device:
     for p in model.parameters():
         return p.device
     return torch.device("cpu")
+
+
+def image_shape(model: nn.Module, in_shape: Sequence[int] | None) -> tuple[int, int, int]:
+    """``in_shape`` (C, H, W) checked, or when None the input shape a zoo model records."""
+    if in_shape is None:
+        in_shape = getattr(model, "zoo_config", {}).get("in_shape")
+        if in_shape is None:
+            raise invalid("in_shape", "the input shape (C, H, W) (only zoo models record it)", None)
+    shape = tuple(in_shape)
+    if len(shape) != 3 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in shape):
+        raise invalid("in_shape", "three positive ints (C, H, W)", in_shape)
+    return tuple(int(s) for s in shape)

@@ -61,6 +61,8 @@ def describe_layer(model: nn.Module, name: str) -> str:
         return f"{name}: Conv2d {module.in_channels}->{module.out_channels}, {kh}x{kw}{stride}"
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         return f"{name}: {type(module).__name__} {module.kernel_size}"
+    if isinstance(module, nn.Linear):
+        return f"{name}: Linear {module.in_features}->{module.out_features}"
     return f"{name}: {type(module).__name__}"
 
 
@@ -109,9 +111,9 @@ def reading(
 
 
 def layer_outputs(
-    model: nn.Module, x: torch.Tensor, layers: Sequence[str], *, stop: bool = True
+    model: nn.Module, layers: Sequence[str], inputs: torch.Tensor, *, stop: bool = True
 ) -> dict[str, torch.Tensor]:
-    """The outputs of ``layers`` for the batch ``x`` (N, ...), from ONE forward pass with hooks.
+    """The outputs of ``layers`` for the batch ``inputs`` (N, ...), from ONE forward pass with hooks.
 
     With ``stop=True`` the pass ends as soon as every requested layer has run, so the layers
     after them cost nothing. Outputs are cloned, so an in-place op after a layer (``ReLU(inplace=True)``)
@@ -119,4 +121,4 @@ def layer_outputs(
     and the model's current train/eval mode.
     """
     with reading(model, layers, stop=stop) as read:
-        return read(x)
+        return read(inputs)

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from deepscope.errors import DeepscopeError, invalid
-from deepscope.inspect.inputs import as_images, model_device
+from deepscope.inspect.inputs import check_inputs, image_shape, model_device
 from deepscope.inspect.layers import get_layer, reading
 from deepscope.mechanics import receptive_field
 
@@ -51,12 +51,14 @@ class Maximized:
     activation: float  # objective of ``input`` (no jitter), the number to compare with data_max
     start_activation: float  # objective of the starting input
     history: np.ndarray  # (steps,) objective during the ascent (on the jittered input)
-    data_max: float | None = None  # the same statistic's maximum over real data, when data was given
-    box: tuple[int, int, int, int] | None = None  # (top, left, bottom, right): what the centre unit sees
+    data_max: float | None = None  # the same statistic's maximum over real inputs, when inputs were given
+    box: tuple[int, int, int, int] | None = (
+        None  # (top, left, bottom, right), ends exclusive: what the centre unit sees
+    )
 
     @property
     def exceeds_data(self) -> bool | None:
-        """Whether the found input beats every real input on this channel (None without data)."""
+        """Whether the found input beats every real input on this channel (None without inputs)."""
         return None if self.data_max is None else self.activation > self.data_max
 
 
@@ -80,19 +82,23 @@ def maximize_channels(
     blur: float = 0.0,
     l2: float = 0.0,
     value_range: tuple[float, float] = (0.0, 1.0),
-    data: Any = None,
+    inputs: torch.Tensor | None = None,
     seed: int = 0,
 ) -> list[Maximized]:
     """One input per channel in ``channels`` (default: all of the layer's channels), optimised
     together as one batch (one forward/backward per step for all channels). ``jitter``,
     ``blur`` and ``l2`` are the regularisers described in this module's docstring (off by default).
 
-    ``in_shape`` (C, H, W) defaults to the zoo model's recorded input shape. Starts from
-    mid-grey plus small seeded noise; Adam with learning rate ``lr`` for ``steps`` steps,
-    projecting the input back into ``value_range`` after each. ``data`` (images, see
-    ``top_patches``) fills in ``data_max`` for comparison. The model is left unchanged.
+    ``in_shape`` (C, H, W) defaults to the shape of ``inputs``, else to the zoo model's
+    recorded input shape. Starts from mid-grey plus small seeded noise; Adam with learning rate
+    ``lr`` for ``steps`` steps, projecting the input back into ``value_range`` after each.
+    ``inputs`` (N, C, H, W), real images such as ``data.test.tensors[0]``, fill in ``data_max``
+    for comparison. The model is left unchanged.
     """
-    in_shape = _in_shape(model, in_shape)
+    if inputs is not None:
+        inputs = check_inputs(inputs)
+        in_shape = tuple(inputs.shape[1:]) if in_shape is None else in_shape
+    in_shape = image_shape(model, in_shape)
     if objective not in OBJECTIVES:
         raise invalid("objective", f"one of {OBJECTIVES}", objective)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
@@ -157,7 +163,7 @@ def maximize_channels(
         model.train(was_training)
         for p, r in zip(model.parameters(), requires):
             p.requires_grad_(r)
-    reference = data_max(model, data, layer, objective=objective)[channels] if data is not None else None
+    reference = data_max(model, layer, inputs, objective=objective)[channels] if inputs is not None else None
     box = _centre_box(model, layer, (map_h, map_w), in_shape[1:]) if objective == "center" else None
     inputs = x.detach().cpu().numpy()
     return [
@@ -177,7 +183,7 @@ def maximize_channels(
 
 
 def _centre_box(
-    model: nn.Module, layer: str, map_shape: tuple[int, int], image_shape: tuple[int, int]
+    model: nn.Module, layer: str, map_shape: tuple[int, int], image_hw: tuple[int, int]
 ) -> tuple[int, int, int, int] | None:
     """The input pixels the centre unit sees (top, left, bottom, right), clipped to the image;
     None where the receptive field cannot be computed (a non-sequential model)."""
@@ -185,20 +191,19 @@ def _centre_box(
         field = receptive_field(model, layer)
     except DeepscopeError:
         return None
-    top, bottom, left, right = field.bounds(map_shape[0] // 2, map_shape[1] // 2, tuple(image_shape))
-    return top, left, bottom, right
+    return field.bounds(map_shape[0] // 2, map_shape[1] // 2, tuple(image_hw))
 
 
 @torch.no_grad()
 def data_max(
-    model: nn.Module, data: Any, layer: str, *, objective: str = "center", batch_size: int = 256
+    model: nn.Module, layer: str, inputs: torch.Tensor, *, objective: str = "center", batch_size: int = 256
 ) -> np.ndarray:
-    """Per channel of ``layer``, the largest value over ``data`` of the statistic that
-    ``objective`` optimises: (C,). ``"center"``: the largest activation at any position of any
+    """Per channel of ``layer``, the largest value over ``inputs`` (N, C, H, W) of the statistic
+    that ``objective`` optimises: (C,). ``"center"``: the largest activation at any position of any
     image; ``"mean"``: the largest mean of the map over the images. One forward pass per batch."""
     if objective not in OBJECTIVES:
         raise invalid("objective", f"one of {OBJECTIVES}", objective)
-    x, _ = as_images(data)
+    x = check_inputs(inputs)
     device = model_device(model)
     was_training = model.training
     model.eval()
@@ -239,14 +244,3 @@ def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
 
     size = 2 * max(1, round(2 * sigma)) + 1
     return gaussian_blur(x, kernel_size=[size, size], sigma=[sigma, sigma])
-
-
-def _in_shape(model: nn.Module, in_shape: Sequence[int] | None) -> tuple[int, int, int]:
-    if in_shape is None:
-        in_shape = getattr(model, "zoo_config", {}).get("in_shape")
-        if in_shape is None:
-            raise invalid("in_shape", "the input shape (C, H, W) (only zoo models record it)", None)
-    shape = tuple(in_shape)
-    if len(shape) != 3 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in shape):
-        raise invalid("in_shape", "three positive ints (C, H, W)", in_shape)
-    return tuple(int(s) for s in shape)

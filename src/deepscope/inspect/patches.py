@@ -12,7 +12,6 @@ past the image border the patch is padded with ``pad_value`` (what zero padding 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -20,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepscope.errors import invalid
-from deepscope.inspect.inputs import as_images, model_device
+from deepscope.inspect.inputs import check_inputs, model_device
 from deepscope.inspect.layers import describe_layer, get_layer, reading
 from deepscope.mechanics import receptive_field
 
@@ -32,9 +31,10 @@ class TopPatches:
     """The k strongest dataset patches of every channel of ``layer``, strongest first.
 
     ``patches`` (C, k, C_in, s_h, s_w): input crops of receptive-field size ``rf_size``;
-    ``values`` (C, k): the unit's activation; ``indices`` (C, k): sample index in the data;
+    ``values`` (C, k): the unit's activation; ``indices`` (C, k): sample index in the inputs;
     ``positions`` (C, k, 2): (row, col) of the unit in the layer's map; ``boxes`` (C, k, 4):
-    (top, left, bottom, right) in input pixels, ends exclusive, unclipped."""
+    ``ReceptiveField.bounds`` of that unit, (top, left, bottom, right) in input pixels,
+    half-open, unclipped (negative or past the border where the field reaches into padding)."""
 
     layer: str
     label: str
@@ -58,13 +58,13 @@ class TopPatches:
 
 @torch.no_grad()
 def top_patches(
-    model: nn.Module, data: Any, layer: str, k: int = 9, *, batch_size: int = 500, pad_value: float = 0.0
+    model: nn.Module, layer: str, inputs: torch.Tensor, *, k: int = 9, batch_size: int = 500, pad_value: float = 0.0
 ) -> TopPatches:
-    """For each channel of ``layer``, the ``k`` patches of ``data`` (a deepscope Dataset's test
-    split, a TensorDataset or a tensor (N, C, H, W)) that activate it most, cropped to the
-    unit's receptive field. One forward pass per batch of ``batch_size`` images, in eval mode,
+    """For each channel of ``layer``, the ``k`` patches of ``inputs`` (N, C, H, W), e.g. the
+    test images ``data.test.tensors[0]``, that activate it most, cropped to the unit's
+    receptive field. One forward pass per batch of ``batch_size`` images, in eval mode,
     stopping after ``layer``."""
-    x, _ = as_images(data)
+    x = check_inputs(inputs)
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(x):
         raise invalid("k", f"an int in [1, {len(x)}] (the number of images)", k)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -99,10 +99,11 @@ def top_patches(
         model.train(was_training)
     values, index, pos = best_values.T.cpu(), best_index.T.cpu(), best_pos.T.cpu()  # (C, k)
     rows, cols = pos // width, pos % width
-    top = field.offset[0] + rows * field.jump[0]  # (C, k) input row where the field starts
-    left = field.offset[1] + cols * field.jump[1]
-    patches = _crop(x, index.flatten(), top.flatten(), left.flatten(), field.size, pad_value)
     channels = values.shape[0]
+    boxes = torch.tensor(
+        [field.bounds(r, c) for r, c in zip(rows.flatten().tolist(), cols.flatten().tolist())], dtype=torch.long
+    ).reshape(channels, -1, 4)  # (C, k, 4) (top, left, bottom, right), the receptive field's own boxes
+    patches = _crop(x, index.flatten(), boxes[..., 0].flatten(), boxes[..., 1].flatten(), field.size, pad_value)
     return TopPatches(
         layer=layer,
         label=describe_layer(model, layer),
@@ -110,7 +111,7 @@ def top_patches(
         values=values.float().numpy(),
         indices=index.numpy(),
         positions=torch.stack([rows, cols], -1).numpy(),
-        boxes=torch.stack([top, left, top + field.size[0], left + field.size[1]], -1).numpy(),
+        boxes=boxes.numpy(),
         rf_size=field.size,
         rf_jump=field.jump,
         num_images=len(x),
@@ -122,7 +123,9 @@ def _crop(
 ) -> torch.Tensor:
     """Crops (M, C, s_h, s_w) of images ``x[index]`` starting at (top, left), padded outside."""
     sh, sw = size
-    images = F.pad(x[index].float(), (sw, sw, sh, sh), value=pad_value)  # (M, C, H + 2 s_h, W + 2 s_w)
+    images = F.pad(
+        x[index.to(x.device)].float().cpu(), (sw, sw, sh, sh), value=pad_value
+    )  # (M, C, H + 2 s_h, W + 2 s_w)
     r = (top + sh)[:, None] + torch.arange(sh)  # (M, s_h) rows in the padded images
     c = (left + sw)[:, None] + torch.arange(sw)  # (M, s_w)
     m = torch.arange(len(index))[:, None, None, None]

@@ -1,9 +1,10 @@
 """What a text model's embedding learned: nearest neighbours of words (cosine similarity) and a
 2-D map of the most frequent words (PCA or t-SNE, scikit-learn).
 
-Functions take the model and the vocabulary's token list (``Vocabulary.tokens``: index =
-token id, frequency order after the two reserved ids) and return plain results; the figure
-is ``deepscope.plots.word_map_figure``.
+Functions take the model, the embedding layer (None: the model's first ``nn.Embedding`` or
+``nn.EmbeddingBag``) and the vocabulary's token list (``Vocabulary.tokens``: index = token
+id, frequency order after the two reserved ids) and return plain results; the figure is
+``deepscope.plots.word_map_figure``.
 """
 
 from __future__ import annotations
@@ -74,11 +75,11 @@ def _check_tokens(tokens: Sequence[str], weights: torch.Tensor) -> None:
 @torch.no_grad()
 def nearest_words(
     model: nn.Module,
+    layer: str | None,
     tokens: Sequence[str],
     words: Sequence[str],
-    k: int = 10,
     *,
-    layer: str | None = None,
+    k: int = 10,
     include_ngrams: bool = False,
 ) -> list[Neighbours]:
     """For each of ``words``, the ``k`` vocabulary entries whose embedding rows have the
@@ -113,11 +114,11 @@ def nearest_words(
 @torch.no_grad()
 def word_map(
     model: nn.Module,
+    layer: str | None,
     tokens: Sequence[str],
-    n: int = 300,
     *,
+    n: int = 300,
     method: str = "tsne",
-    layer: str | None = None,
     maxlen: int | None = None,
     classes: Sequence[str] | None = None,
     perplexity: float = 30.0,

@@ -16,6 +16,10 @@ with stride s, padding p (before) and dilation d::
 
 Unit (i, j) then sees input rows ``offset + i * jump`` .. ``offset + i * jump + size - 1``
 (a negative start means the field reaches into the zero padding).
+
+Boxes, here and everywhere in deepscope (``TopPatches.boxes``, ``Maximized.box``), are
+``(top, left, bottom, right)`` in input pixels, half-open (``bottom`` and ``right`` are one
+past the last row and column), so ``image[..., top:bottom, left:right]`` is the box.
 """
 
 from __future__ import annotations
@@ -74,15 +78,16 @@ class ReceptiveField:
     offset: tuple[int, int]
 
     def bounds(self, row: int, col: int, image_shape: tuple[int, int] | None = None) -> tuple[int, int, int, int]:
-        """(top, bottom, left, right) input pixels seen by unit (row, col), ends exclusive;
-        clipped to ``image_shape`` (H, W) when given (the part outside is zero padding)."""
+        """The box (top, left, bottom, right) of input pixels seen by unit (row, col), half-open
+        (``image[top:bottom, left:right]``); clipped to ``image_shape`` (H, W) when given (the
+        part outside is zero padding), unclipped otherwise."""
         top = self.offset[0] + row * self.jump[0]
         left = self.offset[1] + col * self.jump[1]
         bottom, right = top + self.size[0], left + self.size[1]
         if image_shape is not None:
             h, w = image_shape
-            top, bottom, left, right = max(top, 0), min(bottom, h), max(left, 0), min(right, w)
-        return top, bottom, left, right
+            top, left, bottom, right = max(top, 0), max(left, 0), min(bottom, h), min(right, w)
+        return top, left, bottom, right
 
     def __str__(self) -> str:
         return (

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deepscope.errors import invalid
+from deepscope import limits
+from deepscope.errors import InvalidArgumentError, invalid
 from deepscope.mechanics.checks import as_array, positive_int
 from deepscope.mechanics.ops import (
     Padding,
@@ -20,7 +21,47 @@ from deepscope.mechanics.ops import (
     relu,
 )
 
-__all__ = ["ConvPipeline", "ConvStep", "ConvSteps", "KernelStack", "apply_kernels", "conv2d_steps", "conv_pipeline"]
+__all__ = [
+    "MAX_MULTIPLY_ADDS",
+    "MAX_OUTPUT_CELLS",
+    "ConvPipeline",
+    "ConvStep",
+    "ConvSteps",
+    "KernelStack",
+    "apply_kernels",
+    "check_conv_size",
+    "conv2d_steps",
+    "conv_pipeline",
+]
+
+# The reference loops below run in Python, one dot product per output cell: about a second per
+# 250,000 cells. These caps stop a typo (padding=5000) before it runs for minutes or allocates
+# gigabytes; every op checks them before computing anything.
+MAX_OUTPUT_CELLS = 1 << 20  # output cells per kernel (1024x1024)
+MAX_MULTIPLY_ADDS = 1 << 28  # output cells x kernel size x kernels (~270 million)
+
+
+def check_conv_size(
+    image_shape: tuple[int, ...], kernel_shape: tuple[int, int], padding: Padding, stride: int, kernels: int = 1
+) -> tuple[int, int]:
+    """The (H', W') output of a convolution of an image (..., H, W) with (kh, kw) kernels, or
+    InvalidArgumentError before anything is computed when the kernel does not fit the padded
+    image or the output is larger than the caps (``MAX_OUTPUT_CELLS``, ``MAX_MULTIPLY_ADDS``)."""
+    kh, kw = kernel_shape
+    top, bottom, left, right = padding_amounts(padding, (kh, kw), stride)
+    hp, wp = image_shape[-2] + top + bottom, image_shape[-1] + left + right
+    if kh > hp or kw > wp:
+        raise invalid("kernel", f"no larger than the padded image ({hp}x{wp})", f"shape {tuple(kernel_shape)}")
+    out_h, out_w = conv_output_size(hp, kh, stride), conv_output_size(wp, kw, stride)
+    cells, work = out_h * out_w, out_h * out_w * kh * kw * kernels
+    if cells > MAX_OUTPUT_CELLS or work > MAX_MULTIPLY_ADDS:
+        raise InvalidArgumentError(
+            f"The convolution output would be {out_h}x{out_w} ({cells:,} cells, {work:,} multiply-adds with "
+            f"{kernels} {kh}x{kw} kernel(s)); these reference loops take at most {MAX_OUTPUT_CELLS:,} cells and "
+            f"{MAX_MULTIPLY_ADDS:,} multiply-adds. Use less `padding` (received padding={padding!r}), a larger "
+            f"`stride` (received stride={stride}), a smaller kernel or a smaller image."
+        )
+    return out_h, out_w
 
 
 @dataclass(frozen=True)
@@ -56,14 +97,12 @@ def conv2d_steps(image: np.ndarray, kernel: np.ndarray, *, padding: Padding = 0,
     x = as_array(image, "image", (2,), "(H, W)")
     w = as_array(kernel, "kernel", (2,), "(kh, kw)")
     stride = positive_int(stride)
+    out_h, out_w = check_conv_size(x.shape, w.shape, padding, stride)
+    kh, kw = w.shape
+    # each step keeps its window and products (2 * kh * kw floats) plus ~400 bytes of bookkeeping
+    limits.check_allocation(out_h * out_w * (16 * kh * kw + 400), "The step-by-step record", error=InvalidArgumentError)
     amounts = padding_amounts(padding, w.shape, stride)
     padded = pad2d(x, amounts)  # (Hp, Wp)
-    kh, kw = w.shape
-    if kh > padded.shape[0] or kw > padded.shape[1]:
-        raise invalid(
-            "kernel", f"no larger than the padded image ({padded.shape[0]}x{padded.shape[1]})", f"shape {w.shape}"
-        )
-    out_h, out_w = conv_output_size(padded.shape[0], kh, stride), conv_output_size(padded.shape[1], kw, stride)
     output = np.empty((out_h, out_w))
     steps = []
     for i in range(out_h):
@@ -96,13 +135,12 @@ def conv_pipeline(
     """Run one (H, W) image through conv2d -> relu -> max_pool2d(pool) and keep every stage."""
     x = as_array(image, "image", (2,), "(H, W)")
     w = as_array(kernel, "kernel", (2,), "(kh, kw)")
+    out_h, out_w = check_conv_size(x.shape, w.shape, padding, positive_int(stride))
+    pool = positive_int(pool, "pool")
+    if pool > min(out_h, out_w):
+        raise invalid("pool", f"no larger than the convolution output ({out_h}x{out_w})", pool)
     output = conv2d(x, w, padding=padding, stride=stride)  # (H', W')
     activated = relu(output)  # (H', W')
-    pool = positive_int(pool, "pool")
-    if pool > min(activated.shape):
-        raise invalid(
-            "pool", f"no larger than the convolution output ({activated.shape[0]}x{activated.shape[1]})", pool
-        )
     pooled = max_pool2d(activated, size=pool)  # (H' // pool, W' // pool)
     return ConvPipeline(x, w, padding, stride, pool, output, activated, pooled)
 
@@ -129,5 +167,6 @@ def apply_kernels(
     if len({a.shape for a in arrays}) != 1:
         raise invalid("kernels", "kernels of one shape", {name: a.shape for name, a in zip(kernels, arrays)})
     stack = np.stack(arrays)  # (K, kh, kw)
+    check_conv_size(x.shape, stack.shape[1:], padding, positive_int(stride), kernels=len(stack))
     maps = conv2d(x, stack[:, None], padding=padding, stride=stride)  # (K, H', W')
     return KernelStack(x, tuple(kernels), stack, maps)

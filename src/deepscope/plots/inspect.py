@@ -111,32 +111,29 @@ def filters_figure(result: Any, columns: int = 8) -> Figure:
     return fig
 
 
-def feature_maps_figure(result: Any, max_channels: int = 64, columns: int = 16) -> Figure:
-    """The input and, per layer of a ``FeatureMaps`` result, a grid of its (up to
+def feature_maps_figure(result: Any, sample: int = 0, max_channels: int = 64, columns: int = 16) -> Figure:
+    """Input ``sample`` of a ``FeatureMaps`` result and, per layer, a grid of its (up to
     ``max_channels``) feature maps on one colour scale per layer."""
+    count = len(result.inputs)
+    if isinstance(sample, bool) or not isinstance(sample, (int, np.integer)) or not 0 <= sample < count:
+        raise invalid("sample", f"an index in [0, {count - 1}] of the inputs", sample)
     names = result.layers
     panels = []
     for name in names:
-        maps = np.asarray(result.maps[name])[:max_channels]  # (C, H, W)
+        maps = np.asarray(result.maps[name][sample])[:max_channels]  # (C, H, W)
         panels.append(mosaic(maps, min(columns, len(maps))))
-    pictures, rgb = _as_pictures(np.asarray(result.input)[None])
+    pictures, rgb = _as_pictures(np.asarray(result.inputs[sample])[None])
     heights = [1.6] + [7.0 * p.shape[0] / p.shape[1] + 0.5 for p in panels]  # inches at 8 in wide
     fig = new_figure(8.0, min(sum(heights) + 0.3, 30.0))
     axes = fig.subplots(len(names) + 1, 1, height_ratios=heights, squeeze=False)[:, 0]
     low, high = _image_range(pictures)
     axes[0].imshow(pictures[0], cmap=None if rgb else "gray", vmin=low, vmax=high, interpolation="nearest")
-    axes[0].set_title(f"input {tuple(result.input.shape)}", fontsize=9)
+    axes[0].set_title(f"input {tuple(result.inputs.shape[1:])}", fontsize=9)
     axes[0].set_axis_off()
     for ax, name, panel in zip(axes[1:], names, panels):
-        count = result.maps[name].shape[0]
-        shown = f"first {max_channels} of {count}" if count > max_channels else f"{count}"
-        _show_maps(
-            fig,
-            ax,
-            panel,
-            f"{result.labels.get(name, name)}: {shown} maps of "
-            f"{result.maps[name].shape[1]}x{result.maps[name].shape[2]}",
-        )
+        _, channels, height, width = result.maps[name].shape
+        shown = f"first {max_channels} of {channels}" if channels > max_channels else f"{channels}"
+        _show_maps(fig, ax, panel, f"{result.labels.get(name, name)}: {shown} maps of {height}x{width}")
     return fig
 
 
@@ -220,7 +217,8 @@ def maximized_figure(results: Sequence[Any], columns: int = 8, crop: bool = True
 
 def embedding_figure(result: Any, thumbnails: int = 80) -> Figure:
     """The 2-D t-SNE map of an ``Embedding`` result, coloured by class, with up to
-    ``thumbnails`` sample images placed at spread-out points (one per cell of a grid)."""
+    ``thumbnails`` sample images placed at spread-out points (one per cell of a grid) when the
+    inputs are images."""
     from matplotlib import colormaps
     from matplotlib.offsetbox import AnnotationBbox, OffsetImage
 
@@ -237,8 +235,8 @@ def embedding_figure(result: Any, thumbnails: int = 80) -> Figure:
             name = result.classes[value] if result.classes and value < len(result.classes) else str(value)
             ax.scatter(coords[mask, 0], coords[mask, 1], s=8, color=palette(int(value) % palette.N), label=name)
         ax.legend(fontsize="small", markerscale=2, loc="best", title="class")
-    if thumbnails and result.images is not None and result.images.ndim == 4:
-        pictures, rgb = _as_pictures(np.asarray(result.images))
+    if thumbnails and result.inputs is not None and np.ndim(result.inputs) == 4:  # images
+        pictures, rgb = _as_pictures(np.asarray(result.inputs))
         low, high = _image_range(pictures)
         zoom = 24.0 / max(pictures.shape[1], pictures.shape[2])
         for i in _spread(coords, thumbnails):

@@ -1,15 +1,14 @@
-"""Callbacks: a handful of optional events, and the progress bar built on them."""
+"""Callbacks: a handful of optional events, and the progress display built on them."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["Callback", "ProgressBar", "TrainState"]
+__all__ = ["Callback", "ProgressBar", "TrainState", "epoch_line"]
 
 
 @dataclass
@@ -38,8 +37,15 @@ class Callback:
 
 
 class ProgressBar(Callback):
-    """A rich progress bar per epoch: loss while training, then accuracy, validation metrics
-    and time. Redraws at most 10 times a second, so it costs nothing measurable per step."""
+    """Progress of ``fit``, legible at 80 columns and in log files.
+
+    On a terminal: one bar for the running epoch (``epoch 3/10 ━━━━ 12/23 0:00:01 loss 0.3142``),
+    replaced when the epoch ends by its finished line (the same line ``epoch_line`` writes:
+    train and validation metrics and the epoch's time). Anywhere else (stderr redirected to a
+    file, piped through ``cat``, a CI log): no bar, just the finished line of every epoch, so a
+    log shows progress epoch by epoch. Redraws at most 10 times a second, so it costs nothing
+    measurable per step.
+    """
 
     def __init__(self, console: Any = None):
         from rich.console import Console
@@ -47,41 +53,75 @@ class ProgressBar(Callback):
         self.console = console or Console(stderr=True)
         self._progress: Any = None
 
+    @property
+    def live(self) -> bool:
+        """Whether a bar is drawn (a terminal or a notebook) rather than one line per epoch."""
+        return (self.console.is_terminal or self.console.is_jupyter) and not self.console.is_dumb_terminal
+
     def on_fit_start(self, state: TrainState) -> None:
+        if not self.live:
+            return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self._progress = Progress(
-            TextColumn("epoch {task.fields[epoch]:>3}/{task.fields[epochs]}"),
-            BarColumn(bar_width=30),
+        self._progress = Progress(  # about 60 columns: "epoch  3/10 ━━━━━━━━━━━━━━━━━━━━ 12/23 0:00:01 loss 0.3142"
+            TextColumn("epoch {task.fields[epoch]:>{task.fields[digits]}}/{task.fields[epochs]}"),
+            BarColumn(bar_width=20),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            TextColumn("{task.fields[logs]}"),
+            TextColumn("{task.fields[loss]}"),
             console=self.console,
             refresh_per_second=10,
-            transient=False,
+            transient=True,  # the bar goes when training ends; the finished lines stay
         )
         self._progress.start()
         self._new_task(state)
 
     def _new_task(self, state: TrainState) -> None:
         self._task = self._progress.add_task(
-            "", total=state.steps_per_epoch, epoch=state.epoch + 1, epochs=state.epochs, logs=""
+            "",
+            total=state.steps_per_epoch,
+            epoch=state.epoch + 1,
+            epochs=state.epochs,
+            digits=len(str(state.epochs)),
+            loss="",
         )
-        self._started = time.perf_counter()
 
     def on_batch_end(self, state: TrainState, step: int, loss: float) -> None:
-        self._progress.update(self._task, completed=step, logs=f"loss {loss:.4f}")
+        if self._progress is not None:
+            self._progress.update(self._task, completed=step, loss=f"loss {loss:.4f}")
 
     def on_epoch_end(self, state: TrainState, logs: dict[str, float]) -> None:
-        shown = "  ".join(
-            f"{k} {v:.4f}"
-            for k, v in logs.items()
-            if k not in ("epoch", "lr", "time", "samples_per_s") and isinstance(v, float)
-        )
-        self._progress.update(self._task, completed=state.steps_per_epoch, logs=f"{shown}  {logs['time']:.1f}s")
+        line = epoch_line(logs, state.epochs)
+        if self._progress is None:
+            self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+            return
+        self._progress.remove_task(self._task)
+        self._progress.console.print(line, markup=False, highlight=False)
         if state.epoch < state.epochs and not state.stop:
             self._new_task(state)
 
     def on_fit_end(self, state: TrainState) -> None:
         if self._progress is not None:
             self._progress.stop()
+            self._progress = None
+
+
+_SHORT = {"accuracy": "acc", "token_accuracy": "tok_acc"}  # keeps an epoch's line under 80 columns
+_NOT_SHOWN = ("epoch", "lr", "time", "samples_per_s")
+
+
+def epoch_line(logs: dict[str, float], epochs: int) -> str:
+    """One finished epoch as plain text, e.g.
+    ``epoch  3/10  loss 0.3142  acc 0.9120  val_loss 0.2800  val_acc 0.9300  1.2s`` (74 columns
+    for a classifier with validation data)."""
+    digits = len(str(epochs))
+    parts = [f"epoch {int(logs['epoch']):>{digits}}/{epochs}"]
+    for key, value in logs.items():
+        if key in _NOT_SHOWN or not isinstance(value, (int, float)):
+            continue
+        prefix = "val_" if key.startswith("val_") else ""
+        name = prefix + _SHORT.get(key.removeprefix("val_"), key.removeprefix("val_"))
+        parts.append(f"{name} {value:.4f}")
+    if "time" in logs:
+        parts.append(f"{logs['time']:.1f}s")
+    return "  ".join(parts)

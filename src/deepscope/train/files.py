@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from deepscope import limits
 from deepscope.atomic import atomic_write, write_json, write_text
 from deepscope.errors import RunError
 
@@ -25,12 +26,16 @@ __all__ = [
 
 
 def read_json(path: Path) -> Any:
+    """A run folder's JSON file (a regular file, at most the text cap), parsed; RunError
+    naming the file when it is missing, special, too large, not UTF-8 or not JSON."""
+    path = Path(path)
+    if not path.exists():
+        raise RunError(f"Missing file {path}.")
+    text = limits.read_text(path, "file", error=RunError)
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunError(f"Missing file {path}.") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise RunError(f"File {path} is damaged (not valid JSON: {error}).") from None
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as error:
+        raise RunError(f"File {path} is damaged (not valid JSON: {str(error)[:200]}).") from None
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
@@ -40,10 +45,14 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[st
 
 
 def load_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """A safetensors file's tensors (never a pickle). Regular files only, at most the memory cap."""
+    path = Path(path)
+    if not path.exists():
+        raise RunError(f"Missing file {path}.")
+    size = limits.check_regular(path, "file", error=RunError).st_size
+    limits.check_allocation(size, f"Loading {path}", error=RunError)
     try:
         return load_file(str(path))
-    except FileNotFoundError:
-        raise RunError(f"Missing file {path}.") from None
     except Exception as error:  # safetensors raises its own error types for damaged headers
         raise RunError(f"File {path} is damaged (not a readable safetensors file: {error}).") from None
 
@@ -63,12 +72,27 @@ def save_optimizer(path: Path, optimizer: torch.optim.Optimizer) -> dict[str, An
     return {"param_groups": state["param_groups"], "scalars": scalars}
 
 
-def load_optimizer(path: Path, optimizer: torch.optim.Optimizer, rest: dict[str, Any]) -> None:
-    """Inverse of :func:`save_optimizer`."""
+def load_optimizer(path: Path, optimizer: torch.optim.Optimizer, rest: dict[str, Any], *, where: str = "") -> None:
+    """Inverse of :func:`save_optimizer`. Every saved tensor must match its parameter's shape
+    (a tampered or mismatched checkpoint fails here, not at the first optimizer step)."""
+    where = where or f"Cannot load the optimizer state {path}"
+    params = [p for group in optimizer.param_groups for p in group["params"]]
     state: dict[int, dict[str, Any]] = {}
     for name, value in load_tensors(path).items():
-        index, key = name.split(".", 1)
-        state.setdefault(int(index), {})[key] = value
+        index_text, _, key = name.partition(".")
+        if not index_text.isdigit() or int(index_text) >= len(params) or not key:
+            raise RunError(f"{where}: {path} holds a tensor {name!r} for no parameter of this optimizer.")
+        index = int(index_text)
+        param = params[index]
+        if value.ndim and (value.shape != param.shape or not value.dtype.is_floating_point):
+            raise RunError(
+                f"{where}: optimizer tensor {name!r} must have the shape of parameter {index} "
+                f"{tuple(param.shape)}. Received: {tuple(value.shape)} {value.dtype}."
+            )
+        state.setdefault(index, {})[key] = value
     for index, entry in rest["scalars"].items():
         state.setdefault(int(index), {}).update(entry)
-    optimizer.load_state_dict({"state": state, "param_groups": rest["param_groups"]})
+    try:
+        optimizer.load_state_dict({"state": state, "param_groups": rest["param_groups"]})
+    except (KeyError, TypeError, ValueError) as error:
+        raise RunError(f"{where}: its optimizer state does not fit this optimizer ({error}).") from None

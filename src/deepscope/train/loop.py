@@ -8,9 +8,7 @@ bookkeeping done once per epoch, so it costs no more than writing it yourself
 from __future__ import annotations
 
 import math
-import os
 import platform
-import shutil
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -22,20 +20,14 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from deepscope.data import Dataset
 from deepscope.data.augment import make_augment
-from deepscope.errors import RunError, TrainingDivergedError, invalid
+from deepscope.errors import RunError, TrainingDivergedError, TrainingInterrupted, invalid
 from deepscope.recipe import Recipe
 from deepscope.train.callbacks import Callback, ProgressBar, TrainState
-from deepscope.train.files import (
-    load_optimizer,
-    load_tensors,
-    read_json,
-    save_optimizer,
-    save_tensors,
-    write_json,
-    write_text,
-)
+from deepscope.train.checkpoint import last_checkpoint, load_checkpoint, remove_tree, save_checkpoint
+from deepscope.train.files import load_tensors, read_json, save_tensors, write_json, write_text
 from deepscope.train.optim import make_optimizer, make_schedule
-from deepscope.train.run import FORMAT_VERSION, Run, check_run_folder, next_run_dir
+from deepscope.train.run import FORMAT_VERSION, Run, check_run_folder, fingerprint, next_run_dir
+from deepscope.train.schema import check_state
 from deepscope.train.tasks import Task, make_task
 
 __all__ = ["fit"]
@@ -55,28 +47,34 @@ def fit(
 ) -> Run:
     """Train ``model`` on ``data.train``, validating on ``data.val`` after every epoch.
 
-    ``recipe`` fields (epochs, batch_size, optimizer, lr, schedule, patience, seed, ...) can
-    be overridden by keyword. The run folder is ``out`` or the next ``runs_dir/<model>-<data>-<n>``;
-    it receives ``config.json``, ``model.safetensors`` (best by ``recipe.monitor``), ``last/``
-    (everything needed to resume exactly) and ``history.csv``, each written atomically.
-    ``resume=True`` continues the run in ``out`` from its last completed epoch, reproducing
-    the uninterrupted result on CPU. On return, ``run.model`` holds the best weights.
+    ``recipe`` defaults to the model's own (``model.default_recipe``, which ``zoo.create``
+    sets to the entry's recipe), else the generic :class:`Recipe`; its fields (epochs,
+    batch_size, optimizer, lr, schedule, patience, seed, ...) can be overridden by keyword.
+    The run folder is ``out`` or the next ``runs_dir/<model>-<data>-<n>``; it receives
+    ``config.json`` (with the data's split settings and fingerprint), ``model.safetensors``
+    (best by ``recipe.monitor``), ``last/`` (everything needed to resume exactly, see
+    ``train.checkpoint``) and ``history.csv``, each written atomically.
+    ``resume=True`` continues the run in ``out`` from its last completed epoch (from the start
+    when none was completed; not at all when it finished or stopped early), reproducing the
+    uninterrupted result on CPU. On return, ``run.model`` holds the best weights. Ctrl-C
+    raises :class:`~deepscope.errors.TrainingInterrupted`, whose message names the folder.
     """
     if not isinstance(model, nn.Module):
         raise invalid("model", "a torch.nn.Module", type(model).__name__)
     if not isinstance(data, Dataset):
         raise invalid("data", "a deepscope Dataset (see deepscope.data.load)", type(data).__name__)
-    recipe = (recipe or Recipe()).with_overrides(**overrides)
-    if not isinstance(recipe.epochs, int) or recipe.epochs < 1:
-        raise invalid("epochs", "a positive int", recipe.epochs)
-    if not isinstance(recipe.batch_size, int) or recipe.batch_size < 1:
-        raise invalid("batch_size", "a positive int", recipe.batch_size)
+    if recipe is not None and not isinstance(recipe, Recipe):
+        raise invalid("recipe", "a deepscope Recipe or None", type(recipe).__name__)
+    own = getattr(model, "default_recipe", None)
+    recipe = (recipe or (own if isinstance(own, Recipe) else Recipe())).with_overrides(**overrides)
     task = make_task(data.task)
     monitor = recipe.monitor if len(data.val) else recipe.monitor.removeprefix("val_")
     metric = monitor.removeprefix("val_")
     if metric not in task.higher_is_better:
         valid = [f"val_{m}" for m in task.higher_is_better]
         raise invalid("monitor", f"one of {valid}", recipe.monitor)
+    if not len(data.train):
+        raise invalid("data", "a dataset with training samples", repr(data))
     higher = task.higher_is_better[metric]
 
     steps_per_epoch = math.ceil(len(data.train) / recipe.batch_size)
@@ -88,18 +86,21 @@ def fit(
     )
     augment = make_augment(recipe.augment, data.kind)
 
+    saved = None
     if resume:
         if out is None:
             raise invalid("out", "the run folder to resume", out)
         path = Path(out)
-        saved = _load_last(path, model, optimizer, schedule, recipe)
+        _check_resumable(path, data, recipe)
+        saved = load_checkpoint(path, model, optimizer, schedule, schema=check_state)
     else:
         path = _new_run_folder(out, runs_dir, model, data)
-        torch.manual_seed(recipe.seed)
-        saved = {"epoch": 0, "history": [], "best": None, "best_epoch": 0, "bad_epochs": 0}
         write_json(path / "config.json", _config(model, data, recipe))
         for name, content in data.files.items():  # e.g. a text vocabulary, so the run can predict on raw text
             write_json(path / name, content)
+    if saved is None:  # a new run, or one resumed before its first epoch was completed
+        torch.manual_seed(recipe.seed)
+        saved = {"epoch": 0, "history": [], "best": None, "best_epoch": 0, "bad_epochs": 0, "stopped": False}
 
     state = TrainState(
         model=model,
@@ -108,10 +109,12 @@ def fit(
         steps_per_epoch=steps_per_epoch,
         epoch=saved["epoch"],
         history=saved["history"],
+        stop=saved.get("stopped", False),
     )
     best, best_epoch, bad_epochs = saved["best"], saved["best_epoch"], saved["bad_epochs"]
     all_callbacks = [*callbacks, *([ProgressBar()] if progress else [])]
-    if state.epoch < recipe.epochs:
+    training = state.epoch < recipe.epochs and not state.stop
+    if training:
         for cb in all_callbacks:
             cb.on_fit_start(state)
     try:
@@ -141,14 +144,74 @@ def fit(
                 bad_epochs += 1
             if recipe.patience and bad_epochs >= recipe.patience:
                 state.stop = True
-            _save_last(path, model, optimizer, schedule, state, best, best_epoch, bad_epochs)
+            progress_state = {
+                "epoch": state.epoch,
+                "history": state.history,
+                "best": best,
+                "best_epoch": best_epoch,
+                "bad_epochs": bad_epochs,
+                "stopped": state.stop,
+            }
+            save_checkpoint(path, model, optimizer, schedule, progress_state)
+            _write_history(path / "history.csv", state.history)
             for cb in all_callbacks:
                 cb.on_epoch_end(state, logs)
+    except KeyboardInterrupt:
+        raise _interrupted(path, model, state.epoch) from None
     finally:
-        for cb in all_callbacks:
-            cb.on_fit_end(state)
+        if training:
+            for cb in all_callbacks:
+                cb.on_fit_end(state)
     model.load_state_dict(load_tensors(path / "model.safetensors"))
-    return Run(path=path, model=model, data=data, config=read_json(path / "config.json"), history=state.history)
+    return Run(
+        path=path,
+        model=model,
+        data=data,
+        config=read_json(path / "config.json"),
+        history=state.history,
+        stopped_early=bool(state.stop and state.epoch < recipe.epochs),
+    )
+
+
+def _interrupted(path: Path, model: nn.Module, epochs_done: int) -> TrainingInterrupted:
+    name = getattr(model, "zoo_config", {}).get("name")
+    how = (
+        f"`deepscope train --resume {path}`"
+        if name
+        else f"deepscope.train.fit(model, data, out={str(path)!r}, resume=True)"
+    )
+    if epochs_done == 0:
+        message = (
+            f"Interrupted before the first epoch of {path} was completed: nothing but its config was saved. "
+            f"Start it again from epoch 1 with {how}."
+        )
+    else:
+        message = (
+            f"Interrupted: {epochs_done} completed epoch(s) of {path} are saved. Continue exactly where "
+            f"it stopped with {how}."
+        )
+    return TrainingInterrupted(message, path=path, epochs_done=epochs_done)
+
+
+def _check_resumable(path: Path, data: Dataset, recipe: Recipe) -> None:
+    """Refuse to resume ``path`` with another recipe or other data than it was started with."""
+    config = check_run_folder(path)
+    if config["recipe"] != recipe.to_dict():
+        raise RunError(
+            f"Cannot resume {path}: its recipe differs from this one. Saved: {config['recipe']}. "
+            f"Given: {recipe.to_dict()}."
+        )
+    saved = config["data"].get("fingerprint")
+    if saved is not None and saved != fingerprint(data):
+        raise RunError(
+            f"Cannot resume {path}: the data behind {config['data']['spec']!r} has changed since the run "
+            "started (its fingerprint differs), so resuming would not reproduce the run. Start a new run."
+        )
+
+
+# Files a run folder holds; a folder holding only these (and temporary files) and no
+# completed epoch is a run killed before its first epoch, and may be started again.
+_RUN_FILES = {"config.json", "model.safetensors", "history.csv", "metrics.json", "last", "last.tmp", "last.old"}
 
 
 def _new_run_folder(out: str | Path | None, runs_dir: str | Path, model: nn.Module, data: Dataset) -> Path:
@@ -156,8 +219,17 @@ def _new_run_folder(out: str | Path | None, runs_dir: str | Path, model: nn.Modu
         name = getattr(model, "zoo_config", {}).get("name", type(model).__name__.lower())
         return next_run_dir(Path(runs_dir), name, data.name)
     path = Path(out)
-    if path.exists() and any(path.iterdir()):
-        raise RunError(f"Run folder {path} already exists and is not empty; choose another --out or --resume it.")
+    if path.exists() and not path.is_dir():
+        raise invalid("out", "a folder (or a path that does not exist yet)", str(path))
+    if path.exists():
+        entries = list(path.iterdir())
+        temporary = {p for p in entries if p.name.startswith(".") and p.name.endswith(".tmp")}  # atomic writes
+        names = {p.name for p in entries if p not in temporary}
+        unfinished = (path / "config.json").is_file() and last_checkpoint(path) is None
+        if names and not (unfinished and names <= _RUN_FILES | set(data.files)):
+            raise RunError(f"Run folder {path} already exists and is not empty; choose another --out or --resume it.")
+        for child in entries:  # empty but for a run killed before its first epoch: nothing of value
+            remove_tree(child)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -172,7 +244,7 @@ def _config(model: nn.Module, data: Dataset, recipe: Recipe) -> dict[str, Any]:
         "format": FORMAT_VERSION,
         "deepscope_version": __version__,
         "model": zoo_config or {"name": None, "class": f"{type(model).__module__}.{type(model).__qualname__}"},
-        "data": data.describe(),
+        "data": {**data.describe(), "fingerprint": fingerprint(data)},
         "recipe": recipe.to_dict(),
         "parameters": sum(p.numel() for p in model.parameters()),
         "versions": {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__},
@@ -252,62 +324,6 @@ def _evaluate_loss(model: nn.Module, task: Task, split, batch_size: int) -> dict
             sums[key] = sums.get(key, 0) + total
     model.train()
     return {"loss": loss_sum / max(count, 1), **{k: float(v) / max(count, 1) for k, v in sums.items()}}
-
-
-def _save_last(
-    path: Path, model, optimizer, schedule, state: TrainState, best, best_epoch: int, bad_epochs: int
-) -> None:
-    """Everything needed to continue exactly: weights, optimizer, schedule, RNG, history.
-    Written into last.tmp/ and swapped in by renames, so last/ (or, after a crash between
-    the two renames, last.old/) always holds one complete epoch."""
-    tmp, last, old = path / "last.tmp", path / "last", path / "last.old"
-    shutil.rmtree(tmp, ignore_errors=True)
-    save_tensors(tmp / "model.safetensors", model.state_dict())
-    optimizer_rest = save_optimizer(tmp / "optimizer.safetensors", optimizer)
-    save_tensors(tmp / "rng.safetensors", {"torch": torch.get_rng_state()})
-    write_json(
-        tmp / "state.json",
-        {
-            "epoch": state.epoch,
-            "history": state.history,
-            "best": best,
-            "best_epoch": best_epoch,
-            "bad_epochs": bad_epochs,
-            "optimizer": optimizer_rest,
-            "schedule": schedule.state_dict() if schedule is not None else None,
-        },
-    )
-    if last.exists():
-        os.replace(last, old)
-    os.replace(tmp, last)
-    shutil.rmtree(old, ignore_errors=True)
-    _write_history(path / "history.csv", state.history)
-
-
-def _load_last(path: Path, model, optimizer, schedule, recipe: Recipe) -> dict[str, Any]:
-    config = check_run_folder(path)
-    if config.get("recipe") != recipe.to_dict():
-        raise RunError(
-            f"Cannot resume {path}: its recipe differs from this one. Saved: {config.get('recipe')}. "
-            f"Given: {recipe.to_dict()}."
-        )
-    last = path / "last"
-    if not last.is_dir() and (path / "last.old").is_dir():  # crashed between the two renames
-        last = path / "last.old"
-    if not (last / "state.json").is_file():
-        raise RunError(f"Cannot resume {path}: it has no completed epoch (no last/state.json).")
-    saved = read_json(last / "state.json")
-    try:
-        model.load_state_dict(load_tensors(last / "model.safetensors"))
-    except RuntimeError as error:
-        raise RunError(
-            f"Cannot resume {path}: its weights do not fit this model ({str(error).splitlines()[0]})."
-        ) from None
-    load_optimizer(last / "optimizer.safetensors", optimizer, saved["optimizer"])
-    if schedule is not None and saved["schedule"] is not None:
-        schedule.load_state_dict(saved["schedule"])
-    torch.set_rng_state(load_tensors(last / "rng.safetensors")["torch"])
-    return saved
 
 
 def _write_history(path: Path, history: list[dict[str, float]]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -126,6 +127,16 @@ def create(
             raise InvalidArgumentError(f"Bad arguments for model {name!r}: {error}") from error
         _materialise(model, name, in_shape, num_classes)
     model.zoo_config = {"name": name, "in_shape": list(in_shape), "num_classes": num_classes, "kwargs": kwargs}
+    model.default_recipe = meta.recipe  # deepscope.fit trains with it unless given another
+    if data is not None and meta.data_options and data.kind == meta.kind:
+        differ = {k: v for k, v in meta.data_options.items() if k in data.info and data.info[k] != v}
+        if differ:
+            warnings.warn(
+                f"{name!r} is designed for data loaded with {differ}; {data.name!r} was loaded with "
+                f"{ {k: data.info[k] for k in differ} }. deepscope.runs.train({name!r}, SPEC) (as `deepscope train`) "
+                "loads it that way; or add the settings to the spec after '?'.",
+                stacklevel=2,
+            )
     return model
 
 
