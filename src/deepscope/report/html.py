@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from deepscope.data import Dataset
-from deepscope.errors import RunError, UnknownNameError, invalid
+from deepscope.errors import RunError, invalid
 from deepscope.report.sections import read_sections, relative_to_run
 from deepscope.train import AnyEvaluation, Evaluation, Run, Seq2SeqEvaluation, evaluate_data, primary_score
 from deepscope.train.files import read_json, write_text
@@ -77,7 +77,7 @@ def render_report(run: Run) -> str:
     figures_dir = run_path / "figures"
     config = run.config
     history = list(run.history)
-    best = _best_epoch(history, config)
+    best = {**history[run.best_epoch - 1], "monitor": run.monitor} if run.best_epoch else None
     # Other commands' sections first: a damaged sections.json fails before anything is drawn.
     extras = [
         Section(extra.title, extra.text, [_embed_file(run_path, f.file, f.caption) for f in extra.figures])
@@ -285,27 +285,6 @@ def _prediction_sections(evaluation: AnyEvaluation, data: Dataset, figures_dir: 
             )
         ]
     return []
-
-
-def _best_epoch(history: list[dict[str, Any]], config: dict[str, Any]) -> dict[str, Any] | None:
-    """The history row whose monitored metric is best (the first of ties, as ``fit`` keeps)."""
-    if not history:
-        return None
-    from deepscope.train.tasks import make_task
-
-    monitor = config.get("recipe", {}).get("monitor", "val_accuracy")
-    if monitor not in history[0]:
-        monitor = monitor.removeprefix("val_")
-    if monitor not in history[0]:
-        return None
-    metric = monitor.removeprefix("val_")
-    try:
-        higher = make_task(config.get("data", {}).get("task", "classification")).higher_is_better[metric]
-    except (UnknownNameError, KeyError):  # a task or metric this version does not know
-        higher = not metric.endswith("loss")
-    values = [float(r[monitor]) for r in history]
-    index = max(range(len(values)), key=lambda i: values[i] if higher else -values[i])
-    return {**history[index], "monitor": monitor}
 
 
 # ----------------------------------------------------------------------------- text

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from deepscope.data import Dataset
-from deepscope.errors import InvalidArgumentError, RunError, invalid
+from deepscope.errors import InvalidArgumentError, RunError, UnknownNameError, invalid
 from deepscope.train.evaluate import AnyEvaluation, evaluate_data
 from deepscope.train.files import read_json, write_json
 from deepscope.train.schema import check_config, check_metrics
@@ -84,7 +84,11 @@ def best_epoch(history: list[dict[str, Any]], monitor: str, task: str) -> int:
 
     if not history or monitor not in history[0]:
         return 0
-    higher = make_task(task).higher_is_better.get(monitor.removeprefix("val_"), False)
+    metric = monitor.removeprefix("val_")
+    try:
+        higher = make_task(task).higher_is_better.get(metric, not metric.endswith("loss"))
+    except UnknownNameError:  # a task this version does not know
+        higher = not metric.endswith("loss")
     values = [float(row[monitor]) for row in history]
     finite = [(v, i) for i, v in enumerate(values) if v == v]
     if not finite:
