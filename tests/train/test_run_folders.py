@@ -152,3 +152,27 @@ def test_resume_reads_a_checkpoint_left_in_last_old(trained, tmp_path):
     assert len(opened.history) == len(trained.history)
     resumed = runs.resume(copy, progress=False)  # finished: nothing more to train, and no error
     assert len(resumed.history) == len(trained.history)
+
+
+def test_runs_dir_that_is_a_file_is_refused(digits, tmp_path):
+    from deepscope.errors import InvalidArgumentError
+
+    (tmp_path / "file").write_text("not a folder")
+    model = zoo.create("softmax_regression", data=digits, seed=0)
+    with pytest.raises(InvalidArgumentError, match="`runs_dir` must be a folder"):
+        runs.fit(model, digits, epochs=1, runs_dir=tmp_path / "file", progress=False)
+    with pytest.raises(InvalidArgumentError, match="`out` must be a folder"):
+        runs.fit(model, digits, epochs=1, out=tmp_path / "file", progress=False)
+
+
+def test_evaluate_on_an_empty_split_says_so(digits, tmp_path):
+    from deepscope.data import load
+    from deepscope.errors import InvalidArgumentError
+
+    data = load("digits", val_fraction=0.0)
+    run = runs.fit(
+        zoo.create("softmax_regression", data=data, seed=0), data, epochs=1, out=tmp_path / "r", progress=False
+    )
+    assert run.monitor == "accuracy"  # no validation data: the training-set metric chose the weights
+    with pytest.raises(InvalidArgumentError, match="`split` must be a split with samples"):
+        run.evaluate("val")

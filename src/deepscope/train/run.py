@@ -119,6 +119,8 @@ def next_run_dir(root: Path, model_name: str, data_name: str) -> Path:
     """Create and return ``root/<model>-<data>-<n>`` with the next free 3-digit ``n``."""
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{model_name}-{data_name}")
     root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise invalid("runs_dir", "a folder (or a path that does not exist yet)", str(root))
     root.mkdir(parents=True, exist_ok=True)
     pattern = re.compile(re.escape(safe) + r"-(\d+)$")
     taken = [int(m.group(1)) for p in root.iterdir() if (m := pattern.match(p.name))]
