@@ -104,3 +104,12 @@ def test_import_deepscope_and_cli_do_not_import_torch():
     code = "import sys, deepscope, deepscope.cli; print(sorted(m for m in ('torch', 'matplotlib', 'sklearn') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_star_import_gives_every_public_name():
+    code = "from deepscope import *; print(sorted(k for k in dir() if not k.startswith('__') or k == '__version__'))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    import deepscope
+
+    for name in deepscope.__all__:
+        assert repr(name) in out, name
