@@ -43,7 +43,7 @@ def naive_top_patches_per_channel(model, x, layer: str, channel: int, k: int, ba
     peaks = []
     with torch.no_grad():
         for start in range(0, len(x), batch_size):
-            out = inspect.layer_outputs(model, x[start : start + batch_size], [layer])[layer]
+            out = inspect.layer_outputs(model, [layer], x[start : start + batch_size])[layer]
             peaks.append(out[:, channel].flatten(1).amax(dim=1))
     return torch.cat(peaks).topk(k).values
 
@@ -80,7 +80,7 @@ def main() -> None:
     convs = inspect.conv_layers(model)
     total = 0.0
     for layer in convs:
-        result, seconds = timed(inspect.top_patches, model, data, layer, k=args.k, batch_size=args.batch_size)
+        result, seconds = timed(inspect.top_patches, model, layer, x, k=args.k, batch_size=args.batch_size)
         total += seconds
         channels = result.channels
         few = list(range(min(args.baseline_channels, channels)))
@@ -103,12 +103,12 @@ def main() -> None:
     )
 
     first = convs[0]
-    found, seconds = timed(inspect.maximize_channels, model, first, steps=args.steps, data=data)
+    found, seconds = timed(inspect.maximize_channels, model, first, steps=args.steps, inputs=x)
     reached = torch.tensor([r.activation for r in found])  # (C,) centre unit of the found input
     anywhere = torch.tensor([r.data_max for r in found])  # (C,) max over all images and positions
     with torch.no_grad():
         maps = torch.cat(
-            [inspect.layer_outputs(model, x[i : i + 1000], [first])[first] for i in range(0, len(x), 1000)]
+            [inspect.layer_outputs(model, [first], x[i : i + 1000])[first] for i in range(0, len(x), 1000)]
         )
     centre = maps[:, :, maps.shape[2] // 2, maps.shape[3] // 2].amax(dim=0)  # (C,) same unit over the data
     conv = inspect.get_layer(model, first)
@@ -145,7 +145,7 @@ def main() -> None:
     )
     # Lucid's "channel" objective: the mean of the whole feature map, against the largest such
     # mean over the test images (the reading of "channel activation" used for issue 3's figure).
-    mean_found, seconds = timed(inspect.maximize_channels, model, first, steps=args.steps, data=data, objective="mean")
+    mean_found, seconds = timed(inspect.maximize_channels, model, first, steps=args.steps, inputs=x, objective="mean")
     beaten_mean = sum(bool(r.exceeds_data) for r in mean_found)
     rows.append(
         (
@@ -156,7 +156,7 @@ def main() -> None:
         )
     )
     if len(convs) > 1:
-        deeper, seconds = timed(inspect.maximize_channels, model, convs[1], steps=args.steps, data=data)
+        deeper, seconds = timed(inspect.maximize_channels, model, convs[1], steps=args.steps, inputs=x)
         beaten2 = sum(bool(r.exceeds_data) for r in deeper)
         rows.append(
             (
@@ -171,7 +171,7 @@ def main() -> None:
         times = []
         for i in range(3):
             started = time.perf_counter()
-            maps = inspect.feature_maps(model, x[i])
+            maps = inspect.feature_maps(model, None, x[i : i + 1])
             plots.save_figure(plots.feature_maps_figure(maps), Path(tmp) / f"fm{i}.png")
             times.append(time.perf_counter() - started)
         size = (Path(tmp) / "fm0.png").stat().st_size

@@ -1,39 +1,177 @@
-"""One contract run over everything registered: zoo entries and built-in datasets."""
+"""One contract run over everything registered: zoo entries and built-in datasets.
+
+Zoo entries get small named checks chosen by their task, as scikit-learn's
+``estimator_checks`` yields checks by estimator type: ``_zoo_checks(meta)`` lists them, and
+each (entry, check) pair is one test, named ``test_zoo_contract[<entry>-<check>]``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import pytest
 import torch
+from torch import nn
 
 from deepscope import data as data_module
 from deepscope import zoo
 from deepscope.nn import summary
+from deepscope.zoo import ZooInfo
+
+BATCH = 3
 
 
-@pytest.mark.parametrize("name", zoo.MODELS.names())
-def test_zoo_entry_builds_and_maps_its_declared_input_to_its_declared_output(name):
-    meta = zoo.info(name)
-    model = zoo.create(name, in_shape=meta.example_shape, num_classes=meta.example_classes, seed=0)
-    assert isinstance(model, torch.nn.Module)
-    assert model.zoo_config["name"] == name
-    dtype = (
-        torch.long
-        if any(isinstance(m, (torch.nn.Embedding, torch.nn.EmbeddingBag)) for m in model.modules())
-        else torch.float32
-    )
-    x = (
-        torch.zeros((3, *meta.example_shape), dtype=dtype)
-        if dtype == torch.long
-        else torch.rand(3, *meta.example_shape)
-    )
-    model.eval()
+def _build(meta: ZooInfo, seed: int | None = 0) -> nn.Module:
+    return zoo.create(meta.name, in_shape=meta.example_shape, num_classes=meta.example_classes, seed=seed)
+
+
+_PRISTINE: dict[str, nn.Module] = {}
+
+
+def _pristine(meta: ZooInfo) -> nn.Module:
+    """The entry built with seed 0, shared by the checks that leave it as it is (eval mode,
+    no grad); a check that trains or differentiates builds its own."""
+    if meta.name not in _PRISTINE:
+        _PRISTINE[meta.name] = _build(meta).eval()
+    return _PRISTINE[meta.name]
+
+
+def _example_input(model: nn.Module, meta: ZooInfo, n: int = BATCH) -> torch.Tensor:
+    """A seeded batch of the entry's example shape: token ids for models that embed tokens."""
+    generator = torch.Generator().manual_seed(0)
+    embeddings = [m.num_embeddings for m in model.modules() if isinstance(m, (nn.Embedding, nn.EmbeddingBag))]
+    if embeddings:
+        return torch.randint(0, min(embeddings), (n, *meta.example_shape), generator=generator)
+    return torch.rand((n, *meta.example_shape), generator=generator)
+
+
+# ----------------------------------------------------------------------------- checks, one property each
+def check_declares_its_metadata(meta: ZooInfo) -> None:
+    assert _pristine(meta).zoo_config["name"] == meta.name
+    assert meta.reference.strip() and meta.description.strip()
+    assert meta.task in ("classification", "regression", "seq2seq")
+
+
+def check_classifier_outputs_one_logit_per_class(meta: ZooInfo) -> None:
+    """Classification: logits (N, classes), which cross-entropy reads (softmax lives in the loss)."""
+    _check_output_shape(meta, (BATCH, meta.example_classes))
+
+
+# Regression targets as the datasets define them: a forecast is one value per horizon step
+# (``series:`` sets, (N, horizon) = (N, classes)); next-frame prediction returns the frames,
+# shaped like the input (``moving_squares``, (N, T, C, H, W)).
+REGRESSION_TARGETS: dict[str, Callable[[ZooInfo], tuple[int, ...]]] = {
+    "series": lambda meta: (BATCH, meta.example_classes),
+    "sequence": lambda meta: (BATCH, *meta.example_shape),
+}
+
+
+def check_regressor_outputs_the_targets_shape(meta: ZooInfo) -> None:
+    assert meta.kind in REGRESSION_TARGETS, f"declare the regression target shape of {meta.kind} entries here"
+    _check_output_shape(meta, REGRESSION_TARGETS[meta.kind](meta))
+
+
+def check_seq2seq_outputs_logits_per_step(meta: ZooInfo) -> None:
+    """Seq2seq: logits (N, T_out, vocabulary) against token indices (N, T_out) (``train.tasks.Seq2Seq``)."""
+    out = _check_output_shape(meta, None)
+    assert out.ndim == 3 and out.shape[0] == BATCH and out.shape[1] >= 1 and out.shape[2] == meta.example_classes
+
+
+def _check_output_shape(meta: ZooInfo, expected: tuple[int, ...] | None) -> torch.Tensor:
+    model = _pristine(meta)
     with torch.no_grad():
-        out = model(x)
-    if meta.task == "classification":
-        assert out.shape == (3, meta.example_classes)
-    assert meta.reference and meta.recipe.epochs >= 1
+        out = model(_example_input(model, meta))
+    if expected is not None:
+        assert tuple(out.shape) == expected, f"{meta.name}: output {tuple(out.shape)}, expected {expected}"
+    assert out.is_floating_point() and torch.isfinite(out).all()
+    return out
+
+
+def check_backward_reaches_every_parameter(meta: ZooInfo) -> None:
+    """timm's test_model_backward: after ``outputs.mean().backward()`` no parameter's grad is None."""
+    model = _build(meta).train()
+    model(_example_input(model, meta, n=2)).mean().backward()
+    missing = [name for name, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, f"{meta.name}: no gradient reaches {missing}"
+
+
+def check_seeded_construction_is_repeatable_and_leaves_the_global_rng(meta: ZooInfo) -> None:
+    first = _pristine(meta)
+    before = torch.get_rng_state()
+    again, other = _build(meta, seed=0), _build(meta, seed=1)
+    assert torch.equal(torch.get_rng_state(), before), f"{meta.name}: zoo.create(seed=...) moved the global RNG"
+    a, b, c = first.state_dict(), again.state_dict(), other.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a), f"{meta.name}: the same seed gave different weights"
+    assert any(not torch.equal(a[k], c[k]) for k in a), f"{meta.name}: seeds 0 and 1 gave the same weights"
+
+
+def check_summary_counts_every_parameter(meta: ZooInfo) -> None:
+    model = _pristine(meta)
     rows = summary(model, meta.example_shape).rows
     assert rows and sum(r.params for r in rows) == sum(p.numel() for p in model.parameters())
+
+
+OUTPUT_CHECKS = {
+    "classification": check_classifier_outputs_one_logit_per_class,
+    "regression": check_regressor_outputs_the_targets_shape,
+    "seq2seq": check_seq2seq_outputs_logits_per_step,
+}
+
+
+def _zoo_checks(meta: ZooInfo) -> Iterator[Callable[[ZooInfo], None]]:
+    """The checks that apply to one zoo entry, chosen by its task."""
+    yield check_declares_its_metadata
+    yield OUTPUT_CHECKS[meta.task]
+    yield check_backward_reaches_every_parameter
+    yield check_seeded_construction_is_repeatable_and_leaves_the_global_rng
+    yield check_summary_counts_every_parameter
+
+
+ZOO_CASES = [(zoo.info(name), check) for name in zoo.MODELS.names() for check in _zoo_checks(zoo.info(name))]
+
+
+@pytest.mark.parametrize(
+    "meta, check", ZOO_CASES, ids=[f"{meta.name}-{check.__name__.removeprefix('check_')}" for meta, check in ZOO_CASES]
+)
+def test_zoo_contract(meta, check):
+    check(meta)
+
+
+def test_every_task_has_its_output_check():
+    assert {zoo.info(name).task for name in zoo.MODELS.names()} <= set(OUTPUT_CHECKS)
+
+
+class _Broken(nn.Module):
+    """An entry that breaks two contracts: a layer the forward never uses, and weights drawn
+    from the global RNG whatever the seed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.used = nn.Linear(16, 3)
+        self.unused = nn.Linear(16, 3)
+        with torch.no_grad():
+            self.used.weight.copy_(torch.randn(3, 16))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.used(x.flatten(1))
+
+
+def test_the_checks_catch_a_broken_entry(monkeypatch):
+    from deepscope.recipe import Recipe
+
+    meta = ZooInfo("broken_for_the_contract", "image", "classification", "r", Recipe(), (1, 4, 4), 3, "d")
+
+    def create(name, *, in_shape, num_classes, seed=None):
+        model = _Broken()
+        model.zoo_config = {"name": name}
+        return model
+
+    monkeypatch.setattr(zoo, "create", create)
+    check_classifier_outputs_one_logit_per_class(meta)  # the shape is right
+    with pytest.raises(AssertionError, match=r"no gradient reaches \['unused.weight', 'unused.bias'\]"):
+        check_backward_reaches_every_parameter(meta)
+    with pytest.raises(AssertionError, match="moved the global RNG"):
+        check_seeded_construction_is_repeatable_and_leaves_the_global_rng(meta)
 
 
 # Sets that need a PATH or a download are covered by their loader tests (local files, 127.0.0.1).

@@ -42,9 +42,15 @@ def test_feature_maps_of_a_zoo_model_and_chosen_layers():
 
 
 def test_feature_maps_take_one_input_type(tiny_cnn, images):
-    with pytest.raises(InvalidArgumentError, match=r"a float batch of images \(N, C, H, W\) \(one image: pass x\[None\]\)"):
+    with pytest.raises(
+        InvalidArgumentError, match=r"a float batch of images \(N, C, H, W\) \(one image: pass x\[None\]\)"
+    ):
         feature_maps(tiny_cnn, None, images[0])
-    with pytest.raises(InvalidArgumentError, match=r"`inputs` must be a torch.Tensor batch .*Received: inputs='TensorDataset'"):
+    with pytest.raises(
+        InvalidArgumentError, match=r"`inputs` must be a torch.Tensor batch .*Received: inputs='TensorDataset'"
+    ):
         feature_maps(tiny_cnn, None, TensorDataset(images))
-    with pytest.raises(InvalidArgumentError, match=r"`layers` must be a list of layer names \(wrap one name in a list\)"):
+    with pytest.raises(
+        InvalidArgumentError, match=r"`layers` must be a list of layer names \(wrap one name in a list\)"
+    ):
         feature_maps(tiny_cnn, "0", images[:1])

@@ -36,7 +36,7 @@ def test_first_layer_top_patches_of_mnist_cnn_are_oriented_strokes(mnist_dir, tm
     mnist = data_module.load(f"mnist:{mnist_dir}")
     model = zoo.create("mnist_cnn", data=mnist, seed=0)
     run = runs.fit(model, mnist, epochs=1, out=tmp_path / "run", progress=False)
-    result = top_patches(run.model, mnist, "0", k=9)
+    result = top_patches(run.model, "0", mnist.test.tensors[0], k=9)
     assert result.patches.shape == (32, 9, 1, 3, 3)
     channels = consistency(result.patches[:, :, 0])  # (32,)
 

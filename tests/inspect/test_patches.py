@@ -85,7 +85,7 @@ def test_boxes_are_the_receptive_fields_own_boxes(tiny_cnn, images):
             for r in range(result.k):
                 row, col = (int(v) for v in result.positions[c, r])
                 assert tuple(int(v) for v in result.boxes[c, r]) == field.bounds(row, col)
-        top, left, bottom, right = result.boxes[..., 0], result.boxes[..., 1], result.boxes[..., 2], result.boxes[..., 3]
+        top, left, bottom, right = np.moveaxis(result.boxes, -1, 0)  # each (C, k)
         assert (bottom - top == field.size[0]).all() and (right - left == field.size[1]).all()
 
 
@@ -102,7 +102,9 @@ def test_top_patches_of_a_zoo_model_on_the_test_images(digits):
 def test_bad_k_and_inputs_fail_clearly(tiny_cnn, images):
     with pytest.raises(InvalidArgumentError, match=r"`k` must be an int in \[1, 40\]"):
         top_patches(tiny_cnn, "0", images, k=41)
-    with pytest.raises(InvalidArgumentError, match=r"`inputs` must be a torch.Tensor batch .*Received: inputs='ndarray'"):
+    with pytest.raises(
+        InvalidArgumentError, match=r"`inputs` must be a torch.Tensor batch .*Received: inputs='ndarray'"
+    ):
         top_patches(tiny_cnn, "0", images.numpy())
     with pytest.raises(InvalidArgumentError, match=r"`inputs` must be a torch.Tensor batch .*'TensorDataset'"):
         top_patches(tiny_cnn, "0", TensorDataset(images, torch.zeros(40)))

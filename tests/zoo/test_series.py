@@ -57,13 +57,16 @@ def test_forecast_entry_gets_one_output_per_horizon_step_from_the_data():
 @pytest.mark.parametrize(
     "name,set_name,target,epochs",
     [
-        # measured (benchmarks/ucr_table.py): fcn reaches 98.7% on GunPoint at 300 epochs, resnet1d 99.3%
+        # Targets measured here (benchmarks/ucr_table.py), a little below the published figures,
+        # which took 1,500-2,000 epochs (Fawaz et al. 2019): resnet1d GunPoint 99.1%, fcn
+        # ItalyPowerDemand 96.1%; BasicMotions has no published FCN figure in the zoo reference.
+        # Measured: fcn reaches 98.7% on GunPoint at 300 epochs, resnet1d 99.3%.
         ("resnet1d", "GunPoint", 0.99, 300),
         ("fcn", "ItalyPowerDemand", 0.953, 100),
         ("fcn", "BasicMotions", 0.97, 100),
     ],
 )
-def test_ucr_model_reaches_the_published_accuracy(tmp_path, name, set_name, target, epochs):
+def test_ucr_model_reaches_its_target_accuracy(tmp_path, name, set_name, target, epochs):
     pytest.importorskip("aeon")
     from deepscope import runs
     from deepscope.data import load
@@ -88,4 +91,5 @@ def test_forecast_mlp_beats_seasonal_naive_on_the_last_24_airline_months(tmp_pat
     with torch.no_grad():
         model = forecast_scores(y, run.model.eval()(x), scale=data.info["mase_scale"])
     naive = forecast_scores(y, seasonal_naive(x, 12, 1), scale=data.info["mase_scale"])
+    assert naive["mase"] == pytest.approx(1.67, abs=0.005)  # the reference's seasonal-naive figure
     assert model["mase"] < naive["mase"]

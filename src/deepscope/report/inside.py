@@ -11,7 +11,8 @@ loaded or anything is drawn:
 - a model with a hidden layer before its last dense layer: the t-SNE map of that layer's
   features (``embedding`` > 0).
 
-When nothing applies the call fails at once with an InvalidArgumentError.
+When nothing applies the call fails at once with an InvalidArgumentError; ``inside_plan``
+makes that decision alone, so a caller can make it before loading the data.
 """
 
 from __future__ import annotations
@@ -19,40 +20,40 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from deepscope import data as data_module
 from deepscope import inspect, plots
-from deepscope.errors import DeepscopeError, InvalidArgumentError, RunError, invalid
+from deepscope.errors import DeepscopeError, InvalidArgumentError, invalid
 from deepscope.report.sections import add_report_section
 from deepscope.train import Run
 
-__all__ = ["inside_the_network"]
+__all__ = ["InsidePlan", "inside_plan", "inside_the_network"]
 
 MAX_TEMPLATES = 64  # dense weight rows drawn (an MLP may have hundreds of hidden units)
 
 
-def inside_the_network(
-    run: Run,
-    x: torch.Tensor | None = None,
-    layers: Sequence[str] | None = None,
-    k: int = 9,
-    maximize: bool = True,
-    embedding: int = 1000,
-    echo: Callable[[str], None] = lambda line: None,
-) -> list[Path]:
-    """Write the "Inside the network" figures of ``run`` into run/figures/ and add the section
-    to its report; returns the figure paths. What is drawn depends on the model (see the module
-    docstring). ``x`` (C, H, W) is the image whose feature maps are drawn (default: the first
-    test image); ``layers`` the conv/pool layers for feature maps and top patches (default: all);
-    ``k`` patches per channel; ``embedding`` samples in the t-SNE map (0: none).
+@dataclass(frozen=True)
+class InsidePlan:
+    """What "Inside the network" draws for a model: ``convs`` (conv layers: kernels, feature
+    maps, top patches, maximised inputs), ``templates`` (a dense first layer's weight rows as
+    images) and ``hidden`` (the layer of the embedding map); empty/None where it does not apply."""
 
-    The model is checked before the data is touched: open the run with
-    ``open_run(path, load_data=False)`` and the test split is loaded here only once something
-    applies (a run whose data is attached uses it)."""
+    convs: list[str]
+    templates: inspect.Filters | None
+    hidden: str | None
+
+
+def inside_plan(
+    run: Run, x: torch.Tensor | None = None, layers: Sequence[str] | None = None, embedding: int = 1000
+) -> InsidePlan:
+    """Decide what :func:`inside_the_network` can draw for ``run``, from its model and
+    config.json alone (no data is loaded; one forward pass on two blank inputs). Raises
+    InvalidArgumentError when nothing applies, or when ``x`` or ``layers`` do not fit the model,
+    so that ``deepscope inspect`` fails in a second instead of after loading the data."""
     model = run.model
     in_shape = tuple(run.config.get("data", {}).get("input_shape") or getattr(run.data, "input_shape", ()))
     images = len(in_shape) == 3
@@ -67,14 +68,35 @@ def inside_the_network(
             + ("" if embedding else " (and the embedding map is off: embedding=0)")
             + "."
         )
-    if not convs and layers:
+    if layers and not convs:
         raise invalid("layers", "None: the model has no conv or pooling layer to choose from", list(layers))
     if x is not None and (not isinstance(x, torch.Tensor) or tuple(x.shape) != in_shape):
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise invalid("x", f"one image tensor of the run's input shape {in_shape}", shape)
     if x is not None and not convs:
         raise invalid("x", "None: feature maps need a model with conv layers", f"a tensor {in_shape}")
-    data = run.data if run.data is not None else _test_data(run)
+    return InsidePlan(convs, templates, hidden)
+
+
+def inside_the_network(
+    run: Run,
+    x: torch.Tensor | None = None,
+    layers: Sequence[str] | None = None,
+    k: int = 9,
+    maximize: bool = True,
+    embedding: int = 1000,
+    echo: Callable[[str], None] = lambda line: None,
+) -> list[Path]:
+    """Write the "Inside the network" figures of ``run`` into run/figures/ and add the section
+    to its report; returns the figure paths. What is drawn depends on the model (see the module
+    docstring and :func:`inside_plan`, which runs first). ``x`` (C, H, W) is the image whose
+    feature maps are drawn (default: the first test image); ``layers`` the conv/pool layers for
+    feature maps and top patches (default: all); ``k`` patches per channel; ``embedding``
+    samples in the t-SNE map (0: none). The run needs its data (the test split is drawn from)."""
+    plan = inside_plan(run, x, layers, embedding)
+    model, data = run.model, run.data
+    if data is None:
+        raise invalid("run", "a run opened with its data (top patches and maps use its test split)", str(run.path))
     test_x, test_y = data.test.tensors  # (N, *input_shape), (N,) for classification
     figures: list[tuple[Path, str]] = []
     lines = []
@@ -84,7 +106,8 @@ def inside_the_network(
         figures.append((path, caption))
         echo(f"  {path}")
 
-    if convs:
+    if plan.convs:
+        convs = plan.convs
         chosen = list(layers) if layers else None
         first_conv = next((n for n in chosen or [] if n in convs), convs[0])
         result = inspect.filters(model, first_conv)
@@ -125,7 +148,8 @@ def inside_the_network(
             "What the trained network computes: its first-layer kernels, the feature maps of one input, "
             "and for each channel the dataset regions it responds to most.",
         )
-    if templates:
+    if plan.templates:
+        templates = plan.templates
         units = len(templates.kernels)
         shown = dataclasses.replace(templates, kernels=templates.kernels[:MAX_TEMPLATES])
         first = f"the first {MAX_TEMPLATES} of " if units > MAX_TEMPLATES else ""
@@ -139,9 +163,9 @@ def inside_the_network(
             "The model has no convolutions: its first dense layer weighs every pixel of the image, so each "
             "unit's weights, drawn in the image's shape, show the pattern it responds to (a template)."
         )
-    if hidden:
+    if plan.hidden:
         labels = test_y if data.task == "classification" else None
-        mapped = inspect.embedding_map(model, hidden, test_x, labels=labels, classes=data.classes, n=embedding)
+        mapped = inspect.embedding_map(model, plan.hidden, test_x, labels=labels, classes=data.classes, n=embedding)
         save(
             plots.embedding_figure(mapped),
             "embedding",
@@ -189,17 +213,3 @@ def _hidden_layer(model: nn.Module, in_shape: tuple[int, ...]) -> str | None:
     finally:
         model.train(was_training)
     return layer
-
-
-def _test_data(run: Run) -> data_module.Dataset:
-    """The run's data, reloaded from its recorded spec (only the test split is used here, and
-    it does not depend on the validation settings)."""
-    described = run.config.get("data", {})
-    data = data_module.load(described.get("spec", ""), seed=run.config.get("recipe", {}).get("seed", 0))
-    if list(data.input_shape) != list(described.get("input_shape", [])) or data.classes != described.get("classes"):
-        raise RunError(
-            f"The data at {described.get('spec')!r} no longer matches run {run.path}: shape "
-            f"{list(data.input_shape)} vs {described.get('input_shape')}, classes {data.classes} vs "
-            f"{described.get('classes')}."
-        )
-    return data
