@@ -150,6 +150,10 @@ def override(**caps: Any) -> Iterator[Limits]:
         _OVERRIDES.reset(token)
 
 
+def _cap(what: str) -> str:
+    return what[:1].upper() + what[1:]
+
+
 def format_bytes(n: float) -> str:
     for unit, size in (("GiB", GiB), ("MiB", MiB), ("KiB", 1024)):
         if n >= size:
@@ -187,11 +191,11 @@ def check_regular(path: str | Path, what: str = "file", *, error: type[Deepscope
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise error(f"{what.capitalize()} {path} does not exist.") from None
+        raise error(f"{_cap(what)} {path} does not exist.") from None
     except OSError as oserror:
-        raise error(f"{what.capitalize()} {path} cannot be read ({oserror.strerror}).") from None
+        raise error(f"{_cap(what)} {path} cannot be read ({oserror.strerror}).") from None
     if not stat.S_ISREG(st.st_mode):
-        raise error(f"{what.capitalize()} {path} must be a regular file. Received: {_kind(st.st_mode)}.")
+        raise error(f"{_cap(what)} {path} must be a regular file. Received: {_kind(st.st_mode)}.")
     return st
 
 
@@ -203,11 +207,11 @@ def open_regular(path: str | Path, what: str = "file", *, error: type[DeepscopeE
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as oserror:
-        raise error(f"{what.capitalize()} {path} cannot be read ({oserror.strerror}).") from None
+        raise error(f"{_cap(what)} {path} cannot be read ({oserror.strerror}).") from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):  # swapped for something else between stat and open
         os.close(fd)
-        raise error(f"{what.capitalize()} {path} must be a regular file. Received: {_kind(st.st_mode)}.")
+        raise error(f"{_cap(what)} {path} must be a regular file. Received: {_kind(st.st_mode)}.")
     if hasattr(os, "set_blocking"):
         os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")
@@ -223,12 +227,12 @@ def read_bytes(
         size = os.fstat(f.fileno()).st_size
         if size > limit:
             raise error(
-                f"{what.capitalize()} {path} is {format_bytes(size)}, more than the cap of "
+                f"{_cap(what)} {path} is {format_bytes(size)}, more than the cap of "
                 f"{format_bytes(limit)} for this kind of file.{_RAISE_HINT}"
             )
         data = f.read(limit + 1)
     if len(data) > limit:
-        raise error(f"{what.capitalize()} {path} grew past the cap of {format_bytes(limit)} while being read.")
+        raise error(f"{_cap(what)} {path} grew past the cap of {format_bytes(limit)} while being read.")
     return data
 
 
@@ -251,7 +255,7 @@ def read_text(
         return data.decode(encoding, errors=errors)
     except UnicodeDecodeError as decode_error:
         raise error(
-            f"{what.capitalize()} {path} is not valid {encoding} text (byte {decode_error.start}: "
+            f"{_cap(what)} {path} is not valid {encoding} text (byte {decode_error.start}: "
             f"{data[decode_error.start : decode_error.start + 4]!r})."
         ) from None
 

@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from numpy._core import multiarray, numeric
 
+from deepscope import limits
 from deepscope.data import load
 from deepscope.data.cifar import CIFAR10_CLASSES, read_batch, safe_unpickle
 from deepscope.errors import DataError
@@ -241,3 +243,144 @@ def test_cifar10_without_path_says_where_to_put_the_files(tmp_path, monkeypatch)
         r"cifar-10-batches-py folder there, .*or add --download",
     ):
         load("cifar10")
+
+
+# ----------------------------------------------------------------------------- hostile batches
+
+
+class Reduce:
+    """Pickles as ``reduce`` says: the way a hostile batch names numpy's constructors."""
+
+    def __init__(self, reduce: tuple):
+        self.reduce = reduce
+
+    def __reduce__(self):
+        return self.reduce
+
+
+def hostile_batch(tmp_path: Path, data: object, labels: object = (0,), protocol: int = 2) -> Path:
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(pickle.dumps({b"data": data, b"labels": list(labels)}, protocol=protocol))
+    return path
+
+
+ARRAY_TRICKS = {
+    # 88 bytes that ask numpy for 614 MB of uninitialised memory
+    "an empty array of a huge shape": (
+        Reduce((multiarray._reconstruct, (np.ndarray, (200000, 3072), b"B"))),
+        r"numpy arrays must be pickled the standard way",
+    ),
+    "a zero-stride view over one byte": (
+        Reduce((np.ndarray, ((200000, 3072), np.dtype("u1"), b"x", 0, (0, 0)))),
+        r"calling numpy\.ndarray directly is not allowed",
+    ),
+    "a state whose shape outgrows its bytes": (
+        Reduce(
+            (multiarray._reconstruct, (np.ndarray, (0,), b"b"), (1, (200000, 3072), np.dtype("u1"), False, bytes(3072)))
+        ),
+        r"an array of shape \(200000, 3072\) and dtype uint8 needs 614,400,000 bytes of data\. Received: 3,072",
+    ),
+    "a negative shape": (
+        Reduce((multiarray._reconstruct, (np.ndarray, (0,), b"b"), (1, (-1, 3072), np.dtype("u1"), False, b""))),
+        r"an array's shape must be a tuple of at most 32 sizes >= 0\. Received: \(-1, 3072\)",
+    ),
+    "a frombuffer of too few bytes": (
+        Reduce((numeric._frombuffer, (bytes(10), np.dtype("u1"), (200000, 3072), "C"))),
+        r"needs 614,400,000 bytes of data\. Received: 10 bytes",
+    ),
+    "an object array": (np.array([1, "a"], dtype=object), r"numpy dtype 'O8' is not allowed \(numeric types only\)"),
+    "a record array": (np.zeros(3, dtype=[("a", "u1")]), r"numpy dtype 'V1' is not allowed"),
+}
+
+
+@pytest.mark.parametrize("data, message", ARRAY_TRICKS.values(), ids=ARRAY_TRICKS.keys())
+def test_arrays_are_rebuilt_only_from_bytes_present_in_the_file(tmp_path, hostile, data, message):
+    path = hostile_batch(tmp_path, data)
+    with pytest.raises(DataError, match=rf"data_batch_1 is not a CIFAR-10 python batch .*{message}"):
+        read_batch(path)
+    assert hostile("cifar", lambda: read_batch(path), max_rss_mib=40) == "error"
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 4, 5])
+def test_plain_arrays_and_numpy_scalars_still_load(tmp_path, protocol):
+    data = np.arange(2 * 3072, dtype=np.uint8).reshape(2, 3072)
+    images, labels = read_batch(hostile_batch(tmp_path, data, [np.int64(3), 9], protocol))
+    assert images.shape == (2, 3, 32, 32) and type(images) is np.ndarray
+    assert labels.tolist() == [3, 9] and labels.dtype == np.int64
+    np.testing.assert_array_equal(images.reshape(2, 3072), data)
+
+
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        (b"\x80\x02]r" + (2**26).to_bytes(4, "little") + b".", r"a pickle memo index out of order \(67108864\)"),
+        (b"\x80\x04\x8e" + (2**40).to_bytes(8, "little") + b"x.", r"expected 1099511627776 bytes in a bytes8"),
+    ],
+    ids=["memo index that sizes a 512 MB memo", "length field of 1 TiB"],
+)
+def test_pickles_that_would_allocate_more_than_they_hold_are_refused_unread(tmp_path, hostile, payload, message):
+    path = tmp_path / "test_batch"
+    path.write_bytes(payload)
+    with pytest.raises(DataError, match=rf"test_batch is not a CIFAR-10 python batch.*{message}"):
+        safe_unpickle(path)
+    assert hostile("cifar", lambda: safe_unpickle(path), max_rss_mib=40) == "error"
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        ([0, 1.5], r"must be a list of integers\. Received: 1\.5 \(a float\) at position 1\."),
+        ([0, 1.0], r"must be a list of integers\. Received: 1\.0 \(a float\) at position 1\."),
+        (
+            [0, np.float64(2)],
+            r"must be a list of integers\. Received: np\.float64\(2\.0\) \(a float64\) at position 1\.",
+        ),
+        ([True, 0], r"must be a list of integers\. Received: True \(a bool\) at position 0\."),
+        ([0, 2**70], r"must be integers in \[0, 9\]\. Received: 1 out of range, e\.g\. 1180591620717411303424\."),
+        ([0, -1], r"must be integers in \[0, 9\]\. Received: 1 out of range, e\.g\. -1\."),
+        ([0, 1, 2], r"must hold one integer per image \(2\)\. Received: shape \(3,\)\."),
+        ({0: 1, 1: 2}, r"must be a list of integers\. Received: a dict\."),
+    ],
+)
+def test_labels_that_are_not_in_range_integers_are_refused_not_converted(tmp_path, labels, message):
+    path = tmp_path / "b"
+    path.write_bytes(pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": labels}, protocol=2))
+    with pytest.raises(DataError, match=rf"'labels' in .*b {message}"):
+        read_batch(path)
+
+
+def test_class_names_that_are_not_utf8_are_named(tmp_path):
+    fake_cifar(tmp_path, meta=False)
+    names = [f"c{i}".encode() for i in range(9)] + [b"caf\xe9"]  # latin-1, not UTF-8
+    with open(tmp_path / "batches.meta", "wb") as f:
+        pickle.dump({b"label_names": names}, f, protocol=2)
+    with pytest.raises(
+        DataError, match=r"Class name 9 in .*batches\.meta must be UTF-8 text\. Received: b'caf\\xe9' \(byte 3"
+    ):
+        load(f"cifar10:{tmp_path}")
+
+
+def test_a_batch_larger_than_the_memory_cap_is_not_read(tmp_path):
+    path = write_batch(tmp_path / "b", np.zeros((400, 3072), np.uint8), [0] * 400)  # 1.2 MB
+    with limits.override(memory="1MB"), pytest.raises(DataError, match=r"(?i:CIFAR batch) .*b is 1\.2 MiB, more than"):
+        read_batch(path)
+
+
+def test_the_dataset_is_checked_against_the_memory_cap_before_it_is_assembled(tmp_path):
+    fake_cifar(tmp_path, per_batch=10)  # 50 train images: 600 KiB as float32
+    with (
+        limits.override(memory="500KB"),
+        pytest.raises(
+            DataError, match=r"CIFAR-10 train in .* \(50 images as float32\) would need 600\.0 KiB of memory"
+        ),
+    ):
+        load(f"cifar10:{tmp_path}")
+
+
+def test_a_named_pipe_in_place_of_a_batch_is_named(tmp_path, hostile):
+    fake_cifar(tmp_path)
+    (tmp_path / "data_batch_2").unlink()
+    os.mkfifo(tmp_path / "data_batch_2")
+    with pytest.raises(DataError, match=r"data_batch_2 must be a regular file\. Received: a named pipe \(FIFO\)\."):
+        load(f"cifar10:{tmp_path}")
+    assert hostile("cifar", lambda: load(f"cifar10:{tmp_path}"), seconds=5) == "error"

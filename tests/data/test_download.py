@@ -6,9 +6,14 @@ import dataclasses
 import gzip
 import hashlib
 import io
+import os
 import pickle
+import signal
+import subprocess
+import sys
 import tarfile
 import threading
+import time
 from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from deepscope import limits
 from deepscope.data import deepscope_home, download, download_dataset, load
 from deepscope.data.download import SOURCES, base_url, extract_tar
 from deepscope.errors import DataError, InvalidArgumentError, UnknownNameError
@@ -39,7 +45,53 @@ class _Handler(SimpleHTTPRequestHandler):
             self.wfile.write(b"x" * 10)
             self.close_connection = True
             return
+        if self.path in SLOW:
+            try:
+                SLOW[self.path](self)
+            except OSError:  # the client gave up: what these endpoints are for
+                pass
+            self.close_connection = True
+            return
         super().do_GET()
+
+
+def _trickle_body(handler: _Handler) -> None:
+    """A mirror that sends one byte at a time, forever (well within any per-read timeout)."""
+    handler.send_response(200)
+    handler.send_header("Content-Length", "1000000")
+    handler.end_headers()
+    for _ in range(TRICKLE_BYTES):
+        handler.wfile.write(b"x")
+        time.sleep(TRICKLE_S)
+
+
+def _trickle_headers(handler: _Handler) -> None:
+    """A server that never finishes its headers."""
+    handler.wfile.write(b"HTTP/1.0 200 OK\r\nX-Slow: ")
+    for _ in range(TRICKLE_BYTES):
+        handler.wfile.write(b"a")
+        time.sleep(TRICKLE_S)
+
+
+def _endless(handler: _Handler) -> None:
+    """A body without Content-Length that does not end (until the client hangs up)."""
+    handler.send_response(200)
+    handler.end_headers()
+    for _ in range(4096):  # 256 MiB at most
+        handler.wfile.write(bytes(1 << 16))
+
+
+def _liar(handler: _Handler) -> None:
+    """Announces a terabyte."""
+    handler.send_response(200)
+    handler.send_header("Content-Length", str(10**12))
+    handler.end_headers()
+    handler.wfile.write(b"x" * 100)
+
+
+SLOW = {"/trickle": _trickle_body, "/slow-headers": _trickle_headers, "/endless": _endless, "/liar": _liar}
+TRICKLE_S = 0.1
+TRICKLE_BYTES = 300  # 30 s at most: the server's own bound
 
 
 @pytest.fixture
@@ -89,8 +141,8 @@ def serve_fake_mnist(root: Path, name: str = "mnist", n_train: int = 30, n_test:
 
 
 def with_checksums(name: str, md5s: dict[str, str]):
-    """SOURCES[name] with the same files but the given checksums."""
-    return dataclasses.replace(SOURCES[name], files=tuple((f, md5s[f]) for f, _ in SOURCES[name].files))
+    """SOURCES[name] with the same files but the given checksums (and sizes not published)."""
+    return dataclasses.replace(SOURCES[name], files=tuple((f, md5s[f]) for f, _ in SOURCES[name].files), sizes=())
 
 
 @pytest.fixture
@@ -333,3 +385,123 @@ def test_extraction_names_a_damaged_archive(tmp_path):
         DataError, match=rf"Archive {archive} could not be extracted: it must be a whole tar or tar\.gz file"
     ):
         extract_tar(archive, tmp_path / "out")
+
+
+# ----------------------------------------------------------------------------- hostile mirrors
+
+
+def test_a_trickling_mirror_is_cut_off_at_the_overall_deadline(server, tmp_path, hostile):
+    url, _, _ = server
+    dest = tmp_path / "cache" / "t.bin"
+    with (
+        limits.override(download_seconds=1),
+        pytest.raises(
+            DataError,
+            match=rf"Download of {url}/trickle took longer than its limit of 1 s and was stopped; the partial file "
+            r"was deleted\. If the server is just slow, raise the limit: DEEPSCOPE_DOWNLOAD_TIMEOUT=<seconds>\.",
+        ),
+    ):
+        download(f"{url}/trickle", dest)
+    assert list(dest.parent.iterdir()) == []
+    with limits.override(download_seconds=0.5):
+        assert hostile("download", lambda: download(f"{url}/trickle", dest), seconds=5) == "error"
+
+
+def test_a_server_trickling_its_headers_is_cut_off_too(server, tmp_path, hostile):
+    url, _, _ = server
+    with limits.override(download_seconds=0.5):
+        assert hostile("download", lambda: download(f"{url}/slow-headers", tmp_path / "h.bin"), seconds=5) == "error"
+        with pytest.raises(DataError, match=r"slow-headers took longer than its limit of 0\.5 s"):
+            download(f"{url}/slow-headers", tmp_path / "h.bin")
+    assert list(tmp_path.glob("*.part")) == [] and list(tmp_path.glob(".*.part")) == []
+
+
+def test_a_body_without_length_stops_at_the_memory_cap(server, tmp_path, hostile):
+    url, _, _ = server
+    dest = tmp_path / "cache" / "e.bin"
+    with (
+        limits.override(memory="1MB"),
+        pytest.raises(
+            DataError,
+            match=rf"Download of {url}/endless refused: it is longer than the cap of 976\.6 KiB for a download of "
+            r"unknown size \(DEEPSCOPE_MAX_MEMORY\) \(1,000,000 bytes\); the partial file was deleted\.",
+        ),
+    ):
+        download(f"{url}/endless", dest)
+    assert list(dest.parent.iterdir()) == []
+    assert hostile("download", lambda: download(f"{url}/endless", dest), memory="2MB", max_rss_mib=64) == "error"
+
+
+def test_a_known_size_caps_the_download(server, tmp_path):
+    url, root, _ = server
+    (root / "blob.bin").write_bytes(bytes(100))
+    with pytest.raises(
+        DataError, match=r"refused: the server announces 100 bytes, more than its published size \(10 bytes\)\."
+    ):
+        download(f"{url}/blob.bin", tmp_path / "b", size=10)
+    with pytest.raises(DataError, match=r"endless refused: it is longer than its published size \(5,000 bytes\)"):
+        download(f"{url}/endless", tmp_path / "e", size=5000)
+    assert download(f"{url}/blob.bin", tmp_path / "b", size=100).read_bytes() == bytes(100)
+    assert list(tmp_path.glob(".*.part")) == []
+
+
+def test_a_server_announcing_more_than_the_cap_is_refused_before_reading(server, tmp_path):
+    url, _, _ = server
+    with pytest.raises(DataError, match=r"liar refused: the server announces 1,000,000,000,000 bytes, more than"):
+        download(f"{url}/liar", tmp_path / "l")
+    assert list(tmp_path.iterdir()) == [tmp_path / "served"]
+
+
+def test_the_published_sources_have_sizes():
+    assert SOURCES["mnist"].size("train-images-idx3-ubyte.gz") == 9912422
+    assert SOURCES["fashion-mnist"].size("t10k-labels-idx1-ubyte.gz") == 5148
+    assert SOURCES["cifar10"].size("cifar-10-python.tar.gz") == 170498071
+    assert all(source.size(f) for source in SOURCES.values() for f, _ in source.files)
+
+
+def test_ctrl_c_removes_the_partial_file_and_restores_sigterm(server, tmp_path):
+    url, root, _ = server
+    (root / "blob.bin").write_bytes(bytes(3 << 20))
+    before = signal.getsignal(signal.SIGTERM)
+
+    def interrupt(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        download(f"{url}/blob.bin", tmp_path / "cache" / "b", progress=interrupt)
+    assert list((tmp_path / "cache").iterdir()) == []
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+_DOWNLOAD_IN_A_CHILD = """
+import importlib.util, sys
+from pathlib import Path
+# download.py alone (not deepscope.data, which imports torch): the child starts in well under a second
+spec = importlib.util.spec_from_file_location("download", sys.argv[1])
+module = sys.modules["download"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+module.download(sys.argv[2], Path(sys.argv[3]))
+"""
+
+
+def test_sigterm_mid_download_leaves_no_partial_file(server, tmp_path):
+    module = sys.modules["deepscope.data.download"]  # the module; deepscope.data.download is the function
+    url, _, _ = server
+    folder = tmp_path / "cache"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _DOWNLOAD_IN_A_CHILD, module.__file__, f"{url}/trickle", str(folder / "t.bin")],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        for _ in range(300):  # until the partial file exists (30 s at most)
+            if list(folder.glob(".t.bin.*.part")) or child.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert list(folder.glob(".t.bin.*.part")), child.stderr.read().decode() if child.poll() is not None else ""
+        os.kill(child.pid, signal.SIGTERM)
+        assert child.wait(timeout=20) == -signal.SIGTERM  # still ended by the signal, after cleaning up
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert list(folder.iterdir()) == []

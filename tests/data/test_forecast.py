@@ -96,3 +96,69 @@ def test_missing_values_are_interpolated_and_options_checked(tmp_path):
         load(f"series:{tmp_path / 'gaps.csv'}?horizn=3")
     with pytest.raises(UnknownNameError, match="Did you mean 'Airline'"):
         load("series:Airlin")
+
+
+# ----------------------------------------------------------------------------- hostile files
+def _ramp(tmp_path, cells: dict[int, str] | None = None, n: int = 40, header: str = "time,y"):
+    rows = [f"{i},{(cells or {}).get(i, i)}" for i in range(n)]
+    path = tmp_path / "s.csv"
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("cell", ["1e400", "-inf", "Infinity", "1e39"])
+def test_infinite_values_are_refused_naming_file_column_and_line(tmp_path, cell):
+    path = _ramp(tmp_path, {6: cell})
+    with pytest.raises(DataError, match=r"s\.csv, line 8: column 'y' must hold finite numbers within float32 range"):
+        load(f"series:{path}?history=8&season=1")
+
+
+def test_text_in_a_named_value_column_is_refused_naming_the_line(tmp_path):
+    path = _ramp(tmp_path, {3: "oops"})
+    with pytest.raises(DataError, match=r"s\.csv, line 5: column 'y' must hold numbers. Received: 'oops'"):
+        load(f"series:{path}?value=y&history=8&season=1")
+
+
+def test_two_rows_and_header_only_files_give_clean_errors(tmp_path):
+    path = _ramp(tmp_path, n=2)
+    with pytest.raises(DataError, match=r"Series 'y' in .*s\.csv has 2 step\(s\): too short for history=8"):
+        load(f"series:{path}")
+    path.write_text("t,y\n")
+    with pytest.raises(DataError, match=r"s\.csv"):
+        load(f"series:{path}")
+    path.write_text("")
+    with pytest.raises(DataError, match=r"Cannot read series file .*s\.csv"):
+        load(f"series:{path}")
+
+
+def test_window_arrays_are_bounded_before_allocation(tmp_path):
+    from deepscope import limits
+
+    path = _ramp(tmp_path, n=20_000)
+    with limits.override(memory="64MB"), pytest.raises(DataError, match=r"windows of history=10000 \+ horizon=1"):
+        load(f"series:{path}?history=10000&season=1")
+
+
+@pytest.mark.parametrize(
+    ("option", "arg"), [("season=0", "season"), ("horizon=-1", "horizon"), ("history=0", "history")]
+)
+def test_non_positive_settings_are_refused(tmp_path, option, arg):
+    with pytest.raises(InvalidArgumentError, match=f"`{arg}` must be a positive int"):
+        load(f"series:{_ramp(tmp_path)}?{option}")
+
+
+def test_special_files_and_non_utf8_bytes_are_refused(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.csv")
+    with pytest.raises(DataError, match=r"pipe\.csv must be a regular file. Received: a named pipe"):
+        load(f"series:{tmp_path / 'pipe.csv'}")
+    (tmp_path / "latin.csv").write_bytes(b"t,y\n1,2\n2,\xe9\n")
+    with pytest.raises(DataError, match=r"latin\.csv is not UTF-8 text \(line 3"):
+        load(f"series:{tmp_path / 'latin.csv'}")
+
+
+def test_long_layout_without_ids_holds_no_series(tmp_path):
+    (tmp_path / "long.csv").write_text("id,time,v\n,1,2\n,2,3\n")
+    with pytest.raises(DataError, match="holds no series"):
+        load(f"series:{tmp_path / 'long.csv'}")

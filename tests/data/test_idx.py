@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import os
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from deepscope import limits
 from deepscope.data import load, read_idx
 from deepscope.data.idx import FASHION_MNIST_CLASSES
 from deepscope.errors import DataError
@@ -274,3 +277,102 @@ def test_real_mnist_loads_with_its_published_label_counts(mnist_dir):
     # stratified validation: each class keeps its share within one sample
     val_counts = torch.bincount(data.val.tensors[1]).float()
     torch.testing.assert_close(val_counts, torch.bincount(y_train).float() * 0.1, atol=1.0, rtol=0)
+
+
+# ----------------------------------------------------------------------------- hostile files
+
+
+def gzip_stream(header: bytes, zeros: int) -> bytes:
+    """``header`` then ``zeros`` zero bytes, gzipped in pieces (a 'bomb': ~1000:1)."""
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [z.compress(header)]
+    for start in range(0, zeros, 1 << 20):
+        parts.append(z.compress(bytes(min(1 << 20, zeros - start))))
+    return b"".join(parts) + z.flush()
+
+
+def idx_header(code: int, dims: tuple[int, ...]) -> bytes:
+    return bytes([0, 0, code, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims)
+
+
+def test_a_gzip_bomb_is_refused_from_its_header_before_inflating(tmp_path, hostile):
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(gzip_stream(idx_header(0x08, (200000, 100, 100)), 8 << 20))  # declares 2 GB
+    assert path.stat().st_size < 64 << 10
+    with (
+        limits.override(memory="64MB"),
+        pytest.raises(
+            DataError,
+            match=r"(?i:IDX file) .*train-images-idx3-ubyte\.gz \(a 200000 x 100 x 100 array of uint8\) "
+            r"would need 1\.9 GiB of memory, more than the cap of 61\.0 MiB",
+        ),
+    ):
+        read_idx(path)
+    assert hostile("idx", lambda: read_idx(path)) == "error"
+
+
+def test_a_gzip_that_inflates_past_its_header_stops_one_byte_later(tmp_path, hostile):
+    path = tmp_path / "labels.gz"
+    path.write_bytes(gzip_stream(idx_header(0x08, (10,)), 32 << 20))  # 10 bytes declared, 32 MiB inflate
+    with pytest.raises(
+        DataError,
+        match=r"labels\.gz is longer than its header says: a 10 array of uint8 needs 10 bytes of data\. "
+        r"Received: more \(the rest was not read\)\.",
+    ):
+        read_idx(path)
+    assert hostile("idx", lambda: read_idx(path), max_rss_mib=40) == "error"
+
+
+def test_an_uncompressed_file_is_checked_against_its_header_before_reading(tmp_path, hostile):
+    path = tmp_path / "imgs"
+    with open(path, "wb") as f:  # a sparse 1 GiB file: reading it would take seconds and memory
+        f.write(idx_header(0x08, (10,)) + bytes(10))
+        f.truncate(1 << 30)
+    with pytest.raises(DataError, match=r"imgs is longer than its header says: .*Received: 1,073,741,816 bytes\."):
+        read_idx(path)
+    assert hostile("idx", lambda: read_idx(path), seconds=2, max_rss_mib=40) == "error"
+
+
+def test_a_declared_size_past_int64_is_refused(tmp_path):
+    path = tmp_path / "x"
+    path.write_bytes(idx_header(0x0E, (0xFFFFFFFF,) * 3))
+    with pytest.raises(
+        DataError,
+        match=r"x is not a valid IDX file: its header declares a 4294967295 x 4294967295 x 4294967295 "
+        r"array of float64, more than 2\*\*63 bytes",
+    ):
+        read_idx(path)
+
+
+def test_a_zero_dimension_is_refused(tmp_path):
+    path = tmp_path / "x"
+    path.write_bytes(idx_header(0x08, (0, 28, 28)))
+    with pytest.raises(DataError, match=r"every dimension must be at least 1\. Received: 0 x 28 x 28\."):
+        read_idx(path)
+
+
+def test_data_past_a_complete_gzip_member_is_refused_as_corrupt(tmp_path):
+    path = tmp_path / "x.gz"
+    path.write_bytes(gzip.compress(idx_bytes(np.arange(6, dtype=np.uint8))) + b"junk at the end")
+    with pytest.raises(DataError, match=r"x\.gz is a corrupt gzip file"):
+        read_idx(path)
+
+
+def test_concatenated_gzip_members_are_one_stream(tmp_path):
+    data = idx_bytes(np.arange(60, dtype=np.int16).reshape(3, 20))
+    path = tmp_path / "x.gz"
+    path.write_bytes(gzip.compress(data[:7]) + gzip.compress(data[7:]))
+    np.testing.assert_array_equal(read_idx(path), np.arange(60, dtype=np.int16).reshape(3, 20))
+
+
+def test_a_named_pipe_is_refused_by_name_without_blocking(tmp_path, hostile):
+    fifo = tmp_path / "train-images-idx3-ubyte"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match=rf"(?i:IDX file) {fifo} must be a regular file\. Received: a named pipe"):
+        read_idx(fifo)
+    fake_mnist(tmp_path / "m")
+    (tmp_path / "m" / "t10k-labels-idx1-ubyte.gz").unlink()
+    os.mkfifo(tmp_path / "m" / "t10k-labels-idx1-ubyte")  # the loader reads it rather than call it missing
+    assert hostile("idx", lambda: load(f"mnist:{tmp_path / 'm'}"), seconds=5) == "error"
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte must be a regular file\. Received: a named pipe"):
+        load(f"mnist:{tmp_path / 'm'}")

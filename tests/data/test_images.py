@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import zlib
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from deepscope import limits
 from deepscope.data import read_image
 from deepscope.data.images import decode, open_image
 from deepscope.errors import DataError, InvalidArgumentError
@@ -131,3 +135,97 @@ def test_in_shape_must_be_grey_or_rgb_chw(tmp_path, shape):
         InvalidArgumentError, match=r"`in_shape` must be \(C, H, W\) with C = 1 or 3\. Received: in_shape="
     ):
         read_image(path, shape)
+
+
+# ----------------------------------------------------------------------------- hostile files
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG whose header declares ``width`` x ``height`` grey pixels, with almost no data:
+    a few hundred bytes that would decode to gigabytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 0, 0, 0, 0])
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(1000))) + chunk(b"IEND", b"")
+    )
+
+
+def test_an_image_over_the_pixel_cap_is_refused_before_decoding(tmp_path, hostile):
+    path = tmp_path / "huge.png"
+    path.write_bytes(png_header(9000, 9000))  # under PIL's own bomb limit; 81 MB decoded
+    with pytest.raises(
+        DataError,
+        match=r"Image file .*huge\.png is 9000x9000 pixels \(width x height; 81,000,000 pixels\), more than "
+        r"the cap of 67,108,864 pixels per image\. If it is real, raise the cap: DEEPSCOPE_MAX_IMAGE_PIXELS",
+    ):
+        read_image(path, (1, 28, 28))
+    assert hostile("images", lambda: read_image(path, (1, 28, 28)), max_rss_mib=40) == "error"
+    with limits.override(image_pixels=100), pytest.raises(DataError, match=r"is 10x20 pixels .* cap of 100 pixels"):
+        open_image(save(tmp_path, np.zeros((20, 10), np.uint8)))
+
+
+def test_an_image_past_pils_bomb_limit_is_refused_too(tmp_path):
+    path = tmp_path / "bomb.png"
+    path.write_bytes(png_header(40000, 40000))
+    with pytest.raises(DataError, match=r"Image file .*bomb\.png is too large to decode safely"):
+        open_image(path)
+
+
+def test_a_large_jpeg_is_decoded_at_reduced_scale_for_a_small_target(tmp_path):
+    colour = np.zeros((800, 800, 3), np.uint8)
+    colour[..., 0] = 200
+    path = save(tmp_path, colour, "big.jpg")
+    with limits.override(image_pixels=40000):  # 800x800 is over; PIL's draft decodes it at 1/8: 100x100
+        x = read_image(path, (3, 28, 28))
+        with pytest.raises(DataError, match=r"big\.jpg is 800x800 pixels"):
+            open_image(path)  # no target size: no reduced decoding
+    assert x.shape == (3, 28, 28) and float(x[0].mean()) == pytest.approx(200 / 255, abs=0.03)
+    assert open_image(path, size=(28, 28)).size == (100, 100)
+
+
+def test_an_eps_file_is_refused_and_ghostscript_never_runs(tmp_path, monkeypatch):
+    from PIL import EpsImagePlugin
+
+    def ghostscript(*args, **kwargs):
+        raise AssertionError("Ghostscript was called")
+
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", ghostscript)
+    path = tmp_path / "figure.png"  # the name does not matter; the content does
+    path.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n0 0 moveto 10 10 lineto stroke\nshowpage\n")
+    with pytest.raises(
+        DataError,
+        match=r"figure\.png is not an image file PIL can read in an allowed format \(PNG, JPEG, GIF, BMP, TIFF, "
+        r"WebP, PPM/PGM/PBM or ICO\)\. Received: a PostScript/EPS file \(refused: decoding it would run Ghostscript\)",
+    ):
+        read_image(path, (1, 28, 28))
+
+
+@pytest.mark.parametrize("fmt", ["TGA", "PCX", "SGI"])
+def test_formats_outside_the_allow_list_are_refused(tmp_path, fmt):
+    path = tmp_path / f"x.{fmt.lower()}"
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(path, format=fmt)
+    with pytest.raises(DataError, match=r"is not an image file PIL can read in an allowed format .* Received: a file"):
+        open_image(path)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM", "ICO"])
+def test_every_allowed_format_reads(tmp_path, fmt):
+    path = tmp_path / f"x.{fmt.lower()}"
+    Image.fromarray(np.full((16, 16), 255, np.uint8)).save(path, format=fmt)
+    x = read_image(path, (1, 16, 16), invert=False)
+    assert x.shape == (1, 16, 16) and float(x.mean()) == pytest.approx(1.0, abs=0.02)
+
+
+def test_special_files_are_refused_by_name_without_blocking(tmp_path, hostile):
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match=rf"Image file {fifo} must be a regular file\. Received: a named pipe \(FIFO\)"):
+        read_image(fifo, (1, 28, 28))
+    assert hostile("images", lambda: read_image(fifo, (1, 28, 28)), seconds=2) == "error"
+    device = tmp_path / "zero.png"
+    device.symlink_to("/dev/zero")
+    with pytest.raises(DataError, match=r"zero\.png must be a regular file\. Received: a character device"):
+        read_image(device, (1, 28, 28))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from deepscope.data import load
 from deepscope.data.synthetic import copy_last_frame_mse, decode, moving_squares
+from deepscope.errors import DataError, InvalidArgumentError
 
 
 def test_addition_questions_and_answers_add_up():
@@ -65,3 +67,12 @@ def test_moving_squares_dataset_targets_are_the_next_frames():
     torch.testing.assert_close(x[:, 1:], y[:, :-1])
     xt, yt = data.test.tensors
     assert data.info["test_copy_last_frame_mse"] == copy_last_frame_mse(xt, yt) > 0
+
+
+def test_generated_sizes_are_bounded_before_allocation_and_options_given_once():
+    with pytest.raises(DataError, match="100000000 moving-squares videos .* more than the cap"):
+        load("moving_squares:n=100000000")
+    with pytest.raises(DataError, match="1000000000 addition questions .* more than the cap"):
+        load("addition:digits=9&n=1000000000")
+    with pytest.raises(InvalidArgumentError, match="option 'n' is given twice"):
+        load("moving_squares:n=10&n=20")

@@ -206,7 +206,9 @@ def test_bad_jsonl_line_and_empty_label_are_located(tmp_path):
         load_text(jsonl)
     csv_path = tmp_path / "r.csv"
     csv_path.write_text("text,label\ngood,pos\nbad,\n")
-    with pytest.raises(DataError, match=r"r\.csv, line 3: the 'label' value must be a class name \(a non-empty string\) or an integer"):
+    with pytest.raises(
+        DataError, match=r"r\.csv, line 3: the 'label' value must be a class name \(a non-empty string\) or an integer"
+    ):
         load_text(csv_path)
 
 
@@ -319,3 +321,159 @@ def test_real_aclimdb_has_25000_train_and_25000_test_reviews():
     assert data.train.tensors[1].float().mean().item() == pytest.approx(0.5, abs=0.01)
     assert data.test.tensors[1].float().mean().item() == 0.5
     assert data.info["vocab_size"] == 20_002
+
+
+# ----------------------------------------------------------------------------- hostile files
+def test_fifo_and_devices_are_refused_by_name_not_read(tmp_path):
+    fifo = tmp_path / "reviews.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match=r"reviews\.csv must be a regular file. Received: a named pipe"):
+        load_text(fifo)
+    with pytest.raises(DataError, match=r"/dev/zero must be a regular file. Received: a character device"):
+        load("text:/dev/zero")
+
+
+def test_a_file_over_the_text_cap_is_refused(tmp_path):
+    from deepscope import limits
+
+    path = _write_csv(tmp_path / "r.csv", *_reviews(20))
+    with limits.override(text="100"), pytest.raises(DataError, match=r"r\.csv is .* more than the cap of 100 bytes"):
+        load_text(path)
+
+
+def test_deeply_nested_jsonl_gives_a_clean_error(tmp_path):
+    path = tmp_path / "deep.jsonl"
+    path.write_text('{"text": "a", "label": 1}\n{"text": "b", "label": ' + "[" * 10_000 + "]" * 10_000 + "}\n")
+    with pytest.raises(DataError, match=r"deep\.jsonl, line 2: JSON nested too deeply"):
+        load_text(path)
+
+
+@pytest.mark.parametrize("label", ["NaN", "Infinity", "-Infinity", "true", "null", '{"a": 1}', "[1]", "0.5", '"  "'])
+def test_jsonl_labels_that_are_not_names_or_integers_are_refused(tmp_path, label):
+    path = tmp_path / "r.jsonl"
+    path.write_text(f'{{"text": "good", "label": 1}}\n\n{{"text": "bad", "label": {label}}}\n')
+    with pytest.raises(DataError, match=r"r\.jsonl, line 3: the 'label' value must be a class name"):
+        load_text(path)
+
+
+@pytest.mark.parametrize("label", ["NaN", "nan", "inf", "-Infinity", "null"])
+def test_csv_labels_that_mean_no_value_are_refused(tmp_path, label):
+    path = tmp_path / "r.csv"
+    path.write_text(f"text,label\ngood,pos\nbad,{label}\n")
+    with pytest.raises(DataError, match=rf"r\.csv, line 3: the 'label' value must be .* Received: '{label}'"):
+        load_text(path)
+
+
+def test_integral_json_floats_are_integer_labels(tmp_path):
+    path = tmp_path / "r.jsonl"
+    texts, labels = _reviews(10)
+    path.write_text(
+        "\n".join(json.dumps({"text": t, "label": 3.0 if y == "pos" else 0}) for t, y in zip(texts, labels))
+    )
+    assert load_text(path, maxlen=4).classes == ["0", "3"]
+
+
+def test_non_utf8_error_names_line_and_byte_and_a_bom_is_accepted(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes(b"text,label\nfine,pos\ncaf\xe9,neg\n")
+    with pytest.raises(DataError, match=r"latin\.csv is not UTF-8 text \(line 3, byte 23: b'\\xe9,ne'\)"):
+        load_text(path)
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + b"text,label\n" + "".join(f"t{i},{i % 2}\n" for i in range(10)).encode())
+    assert load_text(bom, maxlen=2).classes == ["0", "1"]
+
+
+def test_too_few_rows_to_hold_out_a_test_split_or_a_validation_split(tmp_path):
+    one = tmp_path / "one.jsonl"
+    one.write_text('{"text": "a", "label": "x"}\n')
+    with pytest.raises(DataError, match="only 1 distinct 'label' value"):
+        load_text(one)
+    two = tmp_path / "two.csv"
+    two.write_text("text,label\na,pos\nb,neg\n")  # one test row, one training row: no room for validation
+    with pytest.raises(DataError, match="`val_fraction` must leave at least one training sample"):
+        load_text(two)
+    data = load_text(two, val_fraction=0.0, maxlen=2)
+    assert (len(data.train), len(data.val), len(data.test)) == (1, 0, 1)
+
+
+def test_from_texts_refuses_missing_labels():
+    with pytest.raises(InvalidArgumentError, match=r"`labels\[1\]` must be a class name .* Received: labels\[1\]=nan"):
+        from_texts(["a", "b"], ["pos", float("nan")])
+
+
+def test_read_text_file_for_at_file_arguments(tmp_path):
+    from deepscope import limits
+    from deepscope.data.text import read_text_file
+
+    path = tmp_path / "review.txt"
+    path.write_text("A fine film.\nReally.", encoding="utf-8")
+    assert read_text_file(path) == "A fine film.\nReally."
+    with pytest.raises(DataError, match=r"Text file .*nope\.txt does not exist"):
+        read_text_file(tmp_path / "nope.txt")
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(DataError, match="must be a regular file. Received: a named pipe"):
+        read_text_file(tmp_path / "pipe")
+    with limits.override(text="5"), pytest.raises(DataError, match="more than the cap of 5 bytes"):
+        read_text_file(path)
+
+
+_GOOD_VOCAB = {
+    "format": 1,
+    "tokenizer": 1,
+    "tokens": ["<pad>", "<oov>", "good", "bad"],
+    "num_words": 2,
+    "maxlen": 3,
+    "ngrams": 1,
+    "padding": "pre",
+    "truncating": "pre",
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"tokens": "good bad"}, "`tokens` must be a list of strings"),
+        ({"tokens": ["<pad>", "<oov>", "good", 3]}, "`tokens` must be a list of strings"),
+        ({"tokens": ["<pad>", "<oov>", "good", "good"]}, "`tokens` must be distinct strings"),
+        ({"num_words": 9}, r"`num_words` must be at most the number of tokens less 2 \(2\)"),
+        ({"num_words": True}, "`num_words` must be an int >= 0"),
+        ({"maxlen": 0}, "`maxlen` must be an int >= 1"),
+        ({"maxlen": "3"}, "`maxlen` must be an int >= 1"),
+        ({"ngrams": 9}, "`ngrams` must be an int from 1 to 4"),
+        ({"padding": None}, "`padding` must be 'pre' or 'post'"),
+        ({"ngrams": 2, "tokens": ["<pad>", "<oov>", "good", "bad", "good nope"]}, "n-gram 'good nope'"),
+    ],
+)
+def test_vocabulary_file_fields_are_checked(tmp_path, change, message):
+    path = tmp_path / "vocab.json"
+    path.write_text(json.dumps({**_GOOD_VOCAB, **change}))
+    with pytest.raises(DataError, match=rf"Vocabulary file .*vocab\.json.*{message}"):
+        Vocabulary.load(path)
+
+
+def test_vocabulary_file_is_read_under_the_cap_and_huge_maxlen_is_refused_at_encoding(tmp_path):
+    from deepscope import limits
+
+    path = tmp_path / "vocab.json"
+    path.write_text(json.dumps({**_GOOD_VOCAB, "maxlen": 10**12}))
+    vocab = Vocabulary.load(path)
+    with pytest.raises(DataError, match="Token ids of 1 text.* more than the cap"):
+        vocab.encode(["good"])
+    with limits.override(text="50"), pytest.raises(DataError, match="more than the cap of 50 bytes"):
+        Vocabulary.load(path)
+    path.write_text("[" * 100_000)
+    with pytest.raises(DataError, match="is damaged"):
+        Vocabulary.load(path)
+
+
+def test_a_damaged_cache_is_rebuilt_not_trusted(tmp_path):
+    path = _write_csv(tmp_path / "r.csv", *_reviews(20))
+    fresh = load_text(path, maxlen=5)
+    (arrays,) = (tmp_path / "home" / "text").glob("*/corpus.safetensors")
+    from safetensors.numpy import save_file
+
+    save_file({"flat": np.full(3, 10**6, dtype=np.int32), "lengths": np.ones(20, dtype=np.int64)}, str(arrays))
+    again = load_text(path, maxlen=5)  # ids out of range: read from the file again
+    assert torch.equal(again.train.tensors[0], fresh.train.tensors[0])
+    arrays.write_bytes(b"\x00" * 64)
+    assert torch.equal(load_text(path, maxlen=5).test.tensors[0], fresh.test.tensors[0])

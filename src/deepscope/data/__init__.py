@@ -26,6 +26,7 @@ from deepscope.data.spec import split_train_val as split_train_val
 from deepscope.data.text import from_texts as from_texts
 from deepscope.data.text import load_imdb as load_imdb
 from deepscope.data.text import load_text as load_text
+from deepscope.data.text import read_text_file as read_text_file
 from deepscope.data.text import spec_with_options as spec_with_options
 from deepscope.data.tokenizer import Corpus as Corpus
 from deepscope.data.tokenizer import Vocabulary as Vocabulary
@@ -39,6 +40,7 @@ __all__ = [
     "from_texts",
     "load_imdb",
     "load_text",
+    "read_text_file",
     "spec_with_options",
     "tokenize",
     "DATASETS",

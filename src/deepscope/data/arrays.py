@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
+from deepscope import limits
 from deepscope.data.spec import Dataset, split_train_val
 from deepscope.errors import DataError, invalid
 
@@ -16,12 +17,25 @@ __all__ = ["from_arrays"]
 
 
 def _as_tensor(name: str, value: Any, dtype: torch.dtype) -> torch.Tensor:
-    if isinstance(value, torch.Tensor):
-        return value.detach().to(dtype)
-    try:
-        return torch.as_tensor(np.asarray(value), dtype=dtype)
-    except (TypeError, ValueError) as error:
-        raise invalid(name, "a numpy array or tensor", type(value).__name__) from error
+    """``value`` as a tensor of ``dtype`` (float32 inputs or int64 labels), its size checked
+    against the memory cap first; labels that are not whole numbers are refused, not truncated."""
+    if not isinstance(value, torch.Tensor):
+        try:
+            value = np.asarray(value)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise invalid(name, "a numpy array or tensor", type(value).__name__) from error
+        if value.dtype.kind not in "biuf":  # objects (e.g. 2**70), strings, dates
+            raise invalid(name, "a numeric numpy array or tensor", f"{value.dtype} array")
+    tensor = torch.as_tensor(value).detach()
+    limits.check_allocation(tensor.numel() * (4 if dtype == torch.float32 else 8), f"`{name}`")
+    if dtype == torch.long and tensor.is_floating_point():
+        fractional = ~torch.isfinite(tensor) | (tensor != tensor.round())
+        if bool(fractional.any()):
+            raise DataError(
+                f"`{name}` must hold whole-number class labels. "
+                f"Received: {int(fractional.sum())} value(s) such as {float(tensor[fractional][0])!r}."
+            )
+    return tensor.to(dtype)
 
 
 def from_arrays(
@@ -46,6 +60,8 @@ def from_arrays(
         x = x.unsqueeze(1)
     if len(x) != len(y):
         raise DataError(f"x_train and y_train must have the same length. Received: {len(x)} and {len(y)}.")
+    if len(x) == 0:
+        raise DataError("x_train and y_train must hold at least one sample. Received: 0.")
     if x_test is None:
         rest, test = split_train_val(x, y, val_fraction=test_fraction, seed=seed + 7919)
         x, y = rest.tensors

@@ -43,6 +43,14 @@ def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
     return text.encode("latin1")
 
 
+def _empty_bytes(*args: Any) -> bytes:
+    """Python 3 pickles of protocol < 3 store ``b''`` as ``bytes()``; only that use is allowed
+    (``bytes(10**10)`` would allocate 10 GB of zeros)."""
+    if args:
+        raise pickle.UnpicklingError("bytes(...) with arguments is not allowed")
+    return b""
+
+
 # Array element types a batch may hold: numbers only (no objects, strings or records).
 _NUMERIC = frozenset(f"{k}{n}" for k, sizes in (("i", "1248"), ("u", "1248"), ("f", "248")) for n in sizes) | {"b1"}
 
@@ -151,6 +159,8 @@ _ALLOWED: dict[tuple[str, str], Any] = {
     ("numpy", "ndarray"): _NDARRAY,
     ("numpy", "dtype"): _Dtype,
     ("_codecs", "encode"): _latin1_encode,
+    ("__builtin__", "bytes"): _empty_bytes,
+    ("builtins", "bytes"): _empty_bytes,
 }
 for _module in ("numpy.core", "numpy._core"):
     _ALLOWED[(f"{_module}.multiarray", "_reconstruct")] = _reconstruct

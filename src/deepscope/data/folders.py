@@ -6,10 +6,17 @@
     PATH/train/cat/... PATH/train/dog/... PATH/test/cat/... -> the two official splits
 
 Class names are the sorted sub-folder names; files inside a class folder are found at any
-depth; hidden files and folders (``.name``) are skipped. Every other file must be an image
-PIL can read. Images may have any mode and size: all become RGB if any is colour (else grey
-'L'), and all are resized to the most common size when sizes differ (``info`` says so).
-Decoding runs in a thread pool (PIL releases the GIL while decoding).
+depth; hidden files and folders (``.name``) are skipped. Every other file must be a regular
+file holding an image in an allowed format (:data:`~deepscope.data.images.FORMATS`).
+
+Loading reads every header first (size and mode, nothing decoded), so the common mode and
+size are chosen and the memory the dataset needs is checked against the cap before any pixel
+is decoded. Images may have any mode and size: all become RGB if any is colour (else grey
+'L'), and all are resized to the most common size when sizes differ. Nothing is resized
+silently: ``info['resized']`` counts the shrunk and the enlarged images and
+``info['resized_files']`` names them with their sizes. Each file is decoded in a thread pool
+(PIL releases the GIL) and resized as it is decoded (JPEGs much larger than the common size
+at reduced scale), so a folder of huge images never sits in memory at full size.
 
 torchvision's ``ImageFolder`` reads the same layout lazily, one file per ``__getitem__``;
 here everything is decoded once into one tensor, as every deepscope Dataset is in memory.
@@ -17,26 +24,31 @@ here everything is decoded once into one tensor, as every deepscope Dataset is i
 
 from __future__ import annotations
 
+import contextvars
 import os
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import TensorDataset
 
+from deepscope import limits
 from deepscope.data.catalog import register_dataset
-from deepscope.data.images import RESAMPLE, decode, unit_float
+from deepscope.data.images import ImageHeader, probe_image, read_array, unit_float
 from deepscope.data.spec import Dataset, split_train_val
 from deepscope.errors import DataError
 
-__all__ = ["TEST_FRACTION", "TEST_SEED", "decode_files", "list_class_files", "load_image_folder"]
+__all__ = ["TEST_FRACTION", "TEST_SEED", "decode_files", "list_class_files", "load_image_folder", "probe_files"]
 
 TEST_FRACTION = 0.2
 TEST_SEED = 1234  # fixed forever: the test split must never depend on user settings
 CHUNK = 256  # files per thread-pool task: amortises the per-task overhead
+MAX_LISTED = 20  # resized files named one by one in ``info``
+T = TypeVar("T")
 
 
 def _visible(name: str) -> bool:
@@ -69,18 +81,17 @@ def list_class_files(folder: Path) -> dict[str, list[Path]]:
     return classes
 
 
-def _decode_chunk(paths: list[Path]) -> list[np.ndarray]:
-    return [decode(p) for p in paths]
-
-
-def decode_files(paths: list[Path], workers: int | None = None) -> list[np.ndarray]:
-    """Decode ``paths`` in a thread pool, in order: uint8 (H, W) grey or (H, W, 3) colour each.
-    The first unreadable file raises its DataError (naming it) and cancels the rest."""
+def _pool_map(function: Callable[[list[Path], int], list[T]], paths: list[Path], workers: int | None) -> list[T]:
+    """``function(chunk, start)`` over chunks of ``paths`` in a thread pool, results in order.
+    The first error (a DataError naming its file) is raised and the other chunks cancelled."""
+    if len(paths) <= CHUNK:  # one chunk: a pool would run it in one thread anyway
+        return function(paths, 0)
     workers = workers or min(8, (os.cpu_count() or 2) * 2)
-    chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
-    out: list[np.ndarray] = []
+    starts = range(0, len(paths), CHUNK)
+    out: list[T] = []
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deepscope-decode") as pool:
-        futures = [pool.submit(_decode_chunk, chunk) for chunk in chunks]
+        # each task runs in a copy of this context: limits.override() holds in the workers too
+        futures = [pool.submit(contextvars.copy_context().run, function, paths[i : i + CHUNK], i) for i in starts]
         try:
             for future in futures:
                 out.extend(future.result())
@@ -90,29 +101,82 @@ def decode_files(paths: list[Path], workers: int | None = None) -> list[np.ndarr
     return out
 
 
-def _stack(arrays: list[np.ndarray]) -> tuple[torch.Tensor, dict[str, str]]:
-    """One (N, C, H, W) uint8 tensor from mixed modes and sizes, and notes on
-    what was converted. Colour wins over grey; the most common size wins."""
-    colour = any(a.ndim == 3 for a in arrays)
-    sizes = Counter(a.shape[:2] for a in arrays)
-    (h, w), _ = sizes.most_common(1)[0]
-    c = 3 if colour else 1
-    out = np.empty((len(arrays), h, w, c), dtype=np.uint8)  # (N, H, W, C)
-    resized = 0
-    for i, a in enumerate(arrays):
-        if a.shape[:2] != (h, w):
-            a = np.asarray(Image.fromarray(a).resize((w, h), RESAMPLE))
-            resized += 1
-        out[i] = a[..., None] if a.ndim == 2 else a  # grey broadcasts to all three channels
-    notes = {"mode": "RGB" if colour else "L", "size": f"{h}x{w}"}
-    if colour and any(a.ndim == 2 for a in arrays):
-        notes["converted"] = f"{sum(a.ndim == 2 for a in arrays)} grey image(s) converted to RGB"
+def probe_files(paths: list[Path], workers: int | None = None) -> list[ImageHeader]:
+    """Read the headers of ``paths`` (size and colour, nothing decoded), in order."""
+    return _pool_map(lambda chunk, start: [probe_image(p) for p in chunk], paths, workers)
+
+
+def _decode_one(path: Path, height: int, width: int, channels: int) -> np.ndarray:
+    """One file as uint8 (height, width, channels), resized as it is decoded."""
+    a = read_array(path, "RGB" if channels == 3 else "L", (width, height))  # (h, w) or (h, w, 3)
+    return a[..., None] if a.ndim == 2 else a
+
+
+def decode_files(paths: list[Path], size: tuple[int, int], channels: int, workers: int | None = None) -> np.ndarray:
+    """Decode ``paths`` in a thread pool into one uint8 array (N, H, W, C) for ``size`` (H, W)
+    and ``channels`` (1 grey, 3 RGB), in order. Each file is resized as it is decoded, so only
+    one full-size image per thread is ever held. The first unreadable file raises its
+    DataError (naming it) and cancels the rest."""
+    height, width = size
+    out = np.empty((len(paths), height, width, channels), dtype=np.uint8)  # (N, H, W, C)
+
+    def chunk(part: list[Path], start: int) -> list[None]:
+        for i, path in enumerate(part):
+            out[start + i] = _decode_one(path, height, width, channels)
+        return []
+
+    _pool_map(chunk, paths, workers)
+    return out
+
+
+def _plan(headers: list[ImageHeader], root: Path) -> tuple[tuple[int, int], int, dict[str, Any]]:
+    """The common size (H, W) (the most common one), the channels (3 if any image is colour),
+    and notes for ``info`` on what will be converted and resized: every image whose size
+    differs is named with its size, and images smaller than the common size (enlarged, which
+    adds no detail) are counted apart."""
+    colour = any(h.colour for h in headers)
+    sizes = Counter((h.height, h.width) for h in headers)
+    (height, width), _ = sizes.most_common(1)[0]
+    notes: dict[str, Any] = {"mode": "RGB" if colour else "L", "size": f"{height}x{width}"}
+    if colour and not all(h.colour for h in headers):
+        notes["converted"] = f"{sum(not h.colour for h in headers)} grey image(s) converted to RGB"
+    resized = [h for h in headers if (h.height, h.width) != (height, width)]
     if resized:
+        enlarged = sum(h.height < height or h.width < width for h in resized)
         seen = ", ".join(f"{hh}x{ww} ({n})" for (hh, ww), n in sizes.most_common(5))
         notes["resized"] = (
-            f"{resized} of {len(arrays)} image(s) resized to {h}x{w} (the most common size); sizes seen: {seen}"
+            f"{len(resized)} of {len(headers)} image(s) resized to {height}x{width} (the most common size): "
+            f"{len(resized) - enlarged} shrunk, {enlarged} enlarged; sizes seen: {seen}"
         )
-    return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous(), notes  # (N, C, H, W) uint8
+        listed = [f"{_relative(h.path, root)}: {h.height}x{h.width} -> {height}x{width}" for h in resized[:MAX_LISTED]]
+        if len(resized) > MAX_LISTED:
+            listed.append(f"... and {len(resized) - MAX_LISTED} more")
+        notes["resized_files"] = listed
+    return (height, width), 3 if colour else 1, notes
+
+
+def _check_fits(root: Path, headers: list[ImageHeader], size: tuple[int, int], channels: int) -> None:
+    """Before decoding: the common size must fit the pixel cap (every image is resized to
+    it), and the whole dataset as float32 the memory cap."""
+    (height, width), caps = size, limits.current()
+    if height * width > caps.image_pixels:
+        example = next(h.path for h in headers if (h.height, h.width) == size)
+        raise DataError(
+            f"Image folder {root}: the most common image size, {height}x{width} (e.g. {example}), is more than "
+            f"the cap of {caps.image_pixels:,} pixels per image that all images would be resized to. "
+            "If it is real, raise the cap: DEEPSCOPE_MAX_IMAGE_PIXELS=<count>."
+        )
+    limits.check_allocation(
+        len(headers) * channels * height * width * 4,
+        f"Image folder {root} ({len(headers):,} images of {channels}x{height}x{width} as float32)",
+    )
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def _flatten(classes: dict[str, list[Path]], names: list[str]) -> tuple[list[Path], list[int]]:
@@ -155,18 +219,26 @@ def load_image_folder(
         raise DataError(f"Image folder {where} must hold at least 2 class sub-folders. Received: {names}.")
     train_paths, train_labels = _flatten(train_classes, names)
     test_paths, test_labels = _flatten(test_classes, names)
-    x, notes = _stack(decode_files(train_paths + test_paths))  # (N, C, H, W), both splits share mode and size
+    paths = train_paths + test_paths
+    headers = probe_files(paths)  # both splits share mode and size
+    (height, width), channels, notes = _plan(headers, path)
+    _check_fits(path, headers, (height, width), channels)
+    pixels = decode_files(paths, (height, width), channels)  # (N, H, W, C) uint8
+    x = torch.from_numpy(pixels).permute(0, 3, 1, 2).contiguous()  # (N, C, H, W)
     y = torch.tensor(train_labels + test_labels, dtype=torch.long)
     n_train = len(train_paths)
-    if two_splits:
-        x_train, y_train = x[:n_train], y[:n_train]
-        test = TensorDataset(x[n_train:].clone(), y[n_train:])
-        layout = "train/ and test/ folders"
-    else:
-        rest, test = split_train_val(x, y, val_fraction=TEST_FRACTION, seed=TEST_SEED)
-        x_train, y_train = rest.tensors
-        layout = f"one folder; test split = {TEST_FRACTION:.0%} of each class (seed {TEST_SEED})"
-    train, val = split_train_val(x_train, y_train, val_fraction=val_fraction, seed=seed)
+    try:
+        if two_splits:
+            x_train, y_train = x[:n_train], y[:n_train]
+            test = TensorDataset(x[n_train:].clone(), y[n_train:])
+            layout = "train/ and test/ folders"
+        else:
+            rest, test = split_train_val(x, y, val_fraction=TEST_FRACTION, seed=TEST_SEED)
+            x_train, y_train = rest.tensors
+            layout = f"one folder; test split = {TEST_FRACTION:.0%} of each class (seed {TEST_SEED})"
+        train, val = split_train_val(x_train, y_train, val_fraction=val_fraction, seed=seed)
+    except DataError as error:  # too few images to split: say which folder
+        raise DataError(f"Image folder {path} has too few images ({len(y)}) to split: {error}") from None
     name = path.resolve().name or "images"
     return Dataset(
         name=name,

@@ -20,6 +20,8 @@ several). The ``deepscope.train.tasks.forecast_scores`` function computes MAE, R
 
 from __future__ import annotations
 
+import io
+import warnings
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -28,10 +30,12 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
+from deepscope import limits
 from deepscope.data.catalog import register_dataset
 from deepscope.data.options import parse_spec_options
-from deepscope.data.spec import Baseline, Dataset
-from deepscope.errors import DataError, invalid
+from deepscope.data.spec import Baseline, Dataset, check_val_fraction
+from deepscope.data.text import read_text_file
+from deepscope.errors import DataError, DeepscopeError, UnknownNameError, invalid
 
 __all__ = [
     "BUILTIN_SERIES",
@@ -54,6 +58,7 @@ BUILTIN_SERIES = {
 TIME_NAMES = ("time", "date", "datetime", "timestamp", "ds", "month", "quarter", "year", "period")
 ID_NAMES = ("id", "series", "unique_id", "item_id", "series_id", "name")
 _FREQ_SEASON = {"M": 12, "Q": 4, "W": 52, "D": 7, "B": 5, "H": 24}
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass
@@ -110,27 +115,58 @@ def read_series_table(
     path: Path, *, value: str | None = None, time: str | None = None, id: str | None = None
 ) -> tuple[dict[str, np.ndarray], int]:
     """Read a CSV/Parquet file into {series name: values (T,)} and the season its time
-    column suggests (12 monthly, 4 quarterly, 52 weekly, 7 daily, 24 hourly; 1 if unknown)."""
+    column suggests (12 monthly, 4 quarterly, 52 weekly, 7 daily, 24 hourly; 1 if unknown).
+
+    The file must be a regular file within the caps (CSV: UTF-8 text under the text cap;
+    Parquet: under the memory cap). Gaps (empty cells, NaN) are filled by linear
+    interpolation; an infinite value ('1e400', 'inf') or one beyond float32 range is refused,
+    naming the file, the column and the line (data row + 1 for the header)."""
     import pandas as pd
 
-    if not path.is_file():
-        raise DataError(f"Series file {path} does not exist.")
+    path = Path(path)
     suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".pq"):
+        raise invalid("path", "a .csv or .parquet file", str(path))
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(path)
-        elif suffix in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)  # needs pyarrow or fastparquet
+            frame = pd.read_csv(io.StringIO(read_text_file(path, "series file")))
         else:
-            raise invalid("path", "a .csv or .parquet file", str(path))
+            frame = _read_parquet(path)
+        return _series_of(frame, path, value=value, time=time, id=id)
+    except DeepscopeError:
+        raise
     except ImportError as error:
         raise DataError(f"Reading {path} needs a Parquet engine: pip install pyarrow ({error}).") from None
-    except (ValueError, pd.errors.ParserError) as error:
-        raise DataError(f"Cannot read {path}: {error}") from error
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, pd.errors.ParserError) as error:
+        raise DataError(f"Cannot read series file {path}: {str(error)[:300]}") from None
+
+
+def _read_parquet(path: Path):
+    """A Parquet file as a DataFrame: the file's bytes under the memory cap, and (with pyarrow)
+    its declared uncompressed size checked against the cap before anything is decoded."""
+    import pandas as pd
+
+    data = limits.read_bytes(path, "series file")
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        pq = None
+    if pq is not None:
+        meta = pq.ParquetFile(io.BytesIO(data)).metadata
+        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        limits.check_allocation(size, f"Series file {path} (decoded)")
+    return pd.read_parquet(io.BytesIO(data))
+
+
+def _series_of(
+    frame, path: Path, *, value: str | None, time: str | None, id: str | None
+) -> tuple[dict[str, np.ndarray], int]:
+    import pandas as pd
+
     columns = list(frame.columns)
     for arg, name in (("value", value), ("time", time), ("id", id)):
         if name is not None and name not in columns:
-            raise invalid(arg, f"a column of {path.name} ({', '.join(map(str, columns))})", name)
+            raise invalid(arg, f"a column of {path.name} ({', '.join(map(str, columns[:20]))})", name)
     time = time or next((c for c in columns if str(c).lower() in TIME_NAMES), None)
     id = id or next((c for c in columns if str(c).lower() in ID_NAMES), None)
     season = _season_of(frame[time]) if time is not None else 1
@@ -140,13 +176,13 @@ def read_series_table(
             if len(numeric) != 1:
                 raise DataError(
                     f"{path} looks long (id column {id!r}); name its value column with ?value=NAME "
-                    f"(numeric columns: {numeric})."
+                    f"(numeric columns: {numeric[:20]})."
                 )
             value = numeric[0]
         if time is not None:
             frame = frame.sort_values([id, time], kind="stable")
-        groups = {str(k): g[value].to_numpy(dtype=np.float64, copy=True) for k, g in frame.groupby(id, sort=True)}
-        if time is not None:
+        columns_of = {str(k): g[value] for k, g in frame.groupby(id, sort=True)}
+        if time is not None and len(frame):
             season = _season_of(frame[frame[id] == frame[id].iloc[0]][time])
     else:  # wide layout: one column per series
         names = (
@@ -155,16 +191,45 @@ def read_series_table(
             else [c for c in columns if c != time and pd.api.types.is_numeric_dtype(frame[c])]
         )
         if not names:
-            raise DataError(f"{path} has no numeric column to forecast (columns: {columns}).")
-        groups = {str(c): frame[c].to_numpy(dtype=np.float64, copy=True) for c in names}
-    for name, values in groups.items():
-        if np.isnan(values).any():
-            gaps = np.isnan(values)
-            if gaps.all():
-                raise DataError(f"Series {name!r} in {path} has no values.")
-            t = np.arange(len(values))  # fill gaps by linear interpolation along time
-            values[gaps] = np.interp(t[gaps], t[~gaps], values[~gaps])
-    return groups, season
+            raise DataError(f"{path} has no numeric column to forecast (columns: {columns[:20]}).")
+        columns_of = {str(c): frame[c] for c in names}
+    if not columns_of:
+        raise DataError(f"{path} holds no series (no rows with an id).")
+    return {name: _values(column, name, path) for name, column in columns_of.items()}, season
+
+
+def _values(column, name: str, path: Path) -> np.ndarray:
+    """One series' values (T,) float64: numbers only, gaps filled by linear interpolation,
+    infinite or out-of-float32-range values refused, naming the line."""
+    import pandas as pd
+
+    numbers = pd.to_numeric(column, errors="coerce")
+    lines = np.asarray(column.index, dtype=np.int64) + 2 if pd.api.types.is_integer_dtype(column.index) else None
+
+    def where(k: int) -> str:  # a CSV row's line: its index + 1 for the header (blank lines aside)
+        return f"line {lines[k]}" if lines is not None else f"row {k + 1}"
+
+    text = numbers.isna().to_numpy() & column.notna().to_numpy()  # cells that are not numbers
+    if text.any():
+        k = int(np.flatnonzero(text)[0])
+        raise DataError(
+            f"{path}, {where(k)}: column {name!r} must hold numbers. Received: {str(column.iloc[k])[:40]!r}"
+        )
+    values = numbers.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    huge = np.abs(values) > _FLOAT32_MAX  # inf too; NaN compares False
+    if huge.any():
+        k = int(np.flatnonzero(huge)[0])
+        raise DataError(
+            f"{path}, {where(k)}: column {name!r} must hold finite numbers within float32 range (±3.4e38). "
+            f"Received: {values[k]}"
+        )
+    gaps = np.isnan(values)
+    if gaps.all():
+        raise DataError(f"Series {name!r} in {path} has no values.")
+    if gaps.any():
+        t = np.arange(len(values))  # fill gaps by linear interpolation along time
+        values[gaps] = np.interp(t[gaps], t[~gaps], values[~gaps])
+    return values
 
 
 def forecast_inputs(
@@ -190,9 +255,11 @@ def _season_of(times) -> int:
     import pandas as pd
 
     try:
-        stamps = pd.to_datetime(times.astype(str), errors="raise")
-        freq = pd.infer_freq(pd.DatetimeIndex(stamps)) if len(stamps) >= 3 else None
-    except (ValueError, TypeError):
+        with warnings.catch_warnings():  # "could not infer format": the fallback is what we want
+            warnings.simplefilter("ignore")
+            stamps = pd.to_datetime(times.astype(str), errors="raise")
+            freq = pd.infer_freq(pd.DatetimeIndex(stamps)) if len(stamps) >= 3 else None
+    except (ValueError, TypeError, OverflowError):
         return 1
     if not freq:
         return 1
@@ -220,6 +287,7 @@ def load_forecast(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0
     season), val_size ``val_fraction`` of what precedes the test period (at least one horizon).
     ``seed`` is unused: nothing here is random."""
     where, options = parse_spec_options(path, _OPTIONS, what="series")
+    val_fraction = check_val_fraction(val_fraction)
     if where is None:
         raise DataError("Dataset 'series' needs a file or a shipped series: 'series:Airline' or 'series:PATH.csv'.")
     name = str(where)
@@ -230,8 +298,6 @@ def load_forecast(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0
         groups, _ = read_series_table(aeon_data_dir() / file, value=column)
         source = f"aeon (shipped): {name}"
     elif not where.exists() and "/" not in name and where.suffix == "":
-        from deepscope.errors import UnknownNameError
-
         raise UnknownNameError("shipped series (and no such file)", name, BUILTIN_SERIES)
     else:
         groups, season = read_series_table(
@@ -242,12 +308,27 @@ def load_forecast(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0
     shortest = min(len(v) for v in groups.values())
     history = options.get("history", max(2 * season, 8))
     horizon = options.get("horizon", 1)
+    for arg, value in (("season", season), ("history", history), ("horizon", horizon)):
+        if value < 1:
+            raise invalid(arg, "a positive int", value)
     test_size = options.get("test_size", 2 * season if season > 1 else max(horizon, round(0.2 * shortest)))
     val_size = max(horizon, round(val_fraction * (shortest - test_size))) if val_fraction > 0 else 0
     if test_size < horizon:
         raise invalid("test_size", f"at least the horizon ({horizon})", test_size)
     if season > history:
         raise invalid("history", f"at least one season ({season} steps) for the seasonal-naive baseline", history)
+    short = {k: len(v) for k, v in groups.items() if len(v) < history + horizon}
+    if short:
+        k, steps = next(iter(short.items()))
+        raise DataError(
+            f"Series {k!r} in {source} has {steps} step(s): too short for history={history} + horizon={horizon} "
+            f"(the default history is two seasons, at least 8 steps; set ?history=N&horizon=N)."
+        )
+    windows = sum(len(v) - history - horizon + 1 for v in groups.values())
+    # float64 windows from make_windows + the float32 tensors: refused before either exists
+    limits.check_allocation(
+        windows * (history + horizon) * 12, f"{windows} windows of history={history} + horizon={horizon}"
+    )
     parts: dict[str, list] = {"train": [], "val": [], "test": []}
     naive_errors, naive_count = 0.0, 0
     for values in groups.values():

@@ -112,17 +112,24 @@ def _read_exactly(stream: _Inflater | _Plain, n: int) -> bytearray:
     return buffer[:got] if got < n else buffer
 
 
+def _shape_text(dims: tuple[int, ...]) -> str:
+    """'60000 x 28 x 28'; a header with many dimensions is shortened."""
+    if len(dims) > 6:
+        return " x ".join(str(d) for d in dims[:3]) + f" x ... ({len(dims)} dimensions)"
+    return " x ".join(str(d) for d in dims)
+
+
 def _data_size(path: Path, dims: tuple[int, ...], dtype: np.dtype) -> int:
     """Bytes of data the header declares, refused before anything is allocated when a
     dimension is 0, the size overflows int64, or it exceeds the memory cap."""
-    shape = " x ".join(str(d) for d in dims)
+    shape = _shape_text(dims)
     if 0 in dims:
         raise DataError(f"{path} is not a valid IDX file: every dimension must be at least 1. Received: {shape}.")
     size = math.prod(dims) * dtype.itemsize  # Python ints: cannot overflow
     if size >= 2**63:
         raise DataError(
             f"{path} is not a valid IDX file: its header declares a {shape} array of {dtype.name}, "
-            f"{size:,} bytes, more than any file can hold."
+            "more than 2**63 bytes, more than any file can hold."
         )
     limits.check_allocation(size, f"IDX file {path} (a {shape} array of {dtype.name})")
     return size
@@ -164,7 +171,7 @@ def read_idx(path: Path | str) -> np.ndarray:
         dims = tuple(int.from_bytes(raw_dims[i : i + 4], "big") for i in range(0, 4 * ndim, 4))
         dtype = np.dtype(IDX_TYPES[code])
         expected = _data_size(path, dims, dtype)
-        shape = " x ".join(str(d) for d in dims)
+        shape = _shape_text(dims)
         if not compressed:  # the file's size tells before reading
             actual = os.fstat(f.fileno()).st_size - header
             if actual != expected:

@@ -31,6 +31,7 @@ __all__ = [
     "is_colour",
     "open_image",
     "probe_image",
+    "read_array",
     "read_image",
     "to_array",
     "unit_float",
@@ -73,7 +74,7 @@ def _refused(path: Path, f: IO[bytes]) -> DataError:
 
 
 @contextlib.contextmanager
-def _decoding(path: Path, f: IO[bytes]) -> Iterator[None]:
+def _decoding(path: Path, f: IO[bytes] | None = None) -> Iterator[None]:
     """Turn whatever PIL raises on a damaged or hostile file into a DataError naming it. PIL's
     plugins raise many types on bad data (OSError, SyntaxError, struct.error, IndexError, ...)."""
     try:
@@ -81,6 +82,8 @@ def _decoding(path: Path, f: IO[bytes]) -> Iterator[None]:
     except DeepscopeError:
         raise
     except UnidentifiedImageError:
+        if f is None:
+            raise DataError(f"{path} is not an image file PIL can read.") from None
         raise _refused(path, f) from None
     except Image.DecompressionBombError as error:
         raise DataError(f"Image file {path} is too large to decode safely ({error}).") from None
@@ -111,26 +114,32 @@ def _upright(size: tuple[int, int], orientation: int) -> tuple[int, int]:
     return (size[1], size[0]) if orientation in (5, 6, 7, 8) else size
 
 
-def _check_pixels(image: Image.Image, path: Path) -> None:
+def _check_pixels(path: Path, width: int, height: int) -> None:
     """Refuse, before decoding, an image larger than the pixel cap or the memory cap."""
-    width, height = image.size
-    cap = limits.current().image_pixels
-    if width * height > cap:
+    caps = limits.current()  # once: this runs twice per file of a folder
+    if width * height > caps.image_pixels:
         raise DataError(
             f"Image file {path} is {width}x{height} pixels (width x height; {width * height:,} pixels), more than "
-            f"the cap of {cap:,} pixels per image. If it is real, raise the cap: DEEPSCOPE_MAX_IMAGE_PIXELS=<count>."
+            f"the cap of {caps.image_pixels:,} pixels per image. If it is real, raise the cap: "
+            "DEEPSCOPE_MAX_IMAGE_PIXELS=<count>."
         )
-    limits.check_allocation(width * height * BYTES_PER_PIXEL, f"Image file {path} ({width}x{height} pixels)")
+    if width * height * BYTES_PER_PIXEL > caps.memory:
+        limits.check_allocation(width * height * BYTES_PER_PIXEL, f"Image file {path} ({width}x{height} pixels)")
 
 
 def probe_image(path: Path | str) -> ImageHeader:
     """Read an image file's header only (size, colour or grey): a regular file in an allowed
-    format. Nothing is decoded, so this is cheap however large the image claims to be."""
+    format, and not larger than the pixel and memory caps even at the smallest scale it can be
+    decoded at. Nothing is decoded, so this is cheap however large the image claims to be."""
     path = Path(path)
     with limits.open_regular(path, "image file") as f:
         image = _open(path, f)
         with _decoding(path, f):
             width, height = _upright(image.size, _stored_orientation(image))
+            if image.format in ("JPEG", "MPO"):  # the smallest it can decode to: 1/8 scale
+                _check_pixels(path, -(-width // 8), -(-height // 8))
+            else:
+                _check_pixels(path, width, height)
             return ImageHeader(path, width, height, is_colour(image))
 
 
@@ -149,7 +158,7 @@ def open_image(path: Path | str, *, size: tuple[int, int] | None = None) -> Imag
         with _decoding(path, f):
             if size is not None and image.format in ("JPEG", "MPO"):
                 image.draft(None, _upright(size, _stored_orientation(image)))  # the stored image is turned
-            _check_pixels(image, path)
+            _check_pixels(path, *image.size)
             image.load()
             # a phone photo taken sideways; JPEGs without EXIF (most) skip the look-up
             if (image.format != "JPEG" or "exif" in image.info) and image.getexif().get(EXIF_ORIENTATION, 1) != 1:
@@ -186,6 +195,19 @@ def to_array(image: Image.Image, mode: str) -> np.ndarray:
     return np.asarray(image, dtype=np.uint8)
 
 
+def read_array(path: Path | str, mode: str, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Read an image file as uint8 (H, W) for ``mode='L'`` or (H, W, 3) for ``mode='RGB'``,
+    resized (antialiased; the aspect ratio is not kept) to ``size`` (width, height) when given.
+    A large JPEG is decoded at reduced scale first (see :func:`open_image`)."""
+    path = Path(path)
+    image = open_image(path, size=size)
+    with _decoding(path):  # a damaged palette or mode can still fail here
+        a = to_array(image, mode)
+        if size is not None and (a.shape[1], a.shape[0]) != tuple(size):
+            a = np.asarray(Image.fromarray(a).resize(tuple(size), RESAMPLE, reducing_gap=3.0))
+    return a
+
+
 def decode(path: Path | str) -> np.ndarray:
     """Decode one file to uint8 in its own kind: (H, W) if grey, (H, W, 3) if colour."""
     image = open_image(path)
@@ -204,10 +226,8 @@ def read_image(path: Path | str, in_shape: tuple[int, ...], *, invert: bool | No
     if len(in_shape) != 3 or in_shape[0] not in (1, 3) or min(in_shape[1:]) < 1:
         raise invalid("in_shape", "(C, H, W) with C = 1 or 3", tuple(in_shape))
     channels, height, width = (int(s) for s in in_shape)
-    image = Image.fromarray(to_array(open_image(path, size=(width, height)), "L" if channels == 1 else "RGB"))
-    if image.size != (width, height):
-        image = image.resize((width, height), RESAMPLE)
-    x = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0)  # (H, W) or (H, W, 3)
+    a = read_array(path, "L" if channels == 1 else "RGB", (width, height))  # (H, W) or (H, W, 3) uint8
+    x = torch.from_numpy(a.astype(np.float32) / 255.0)  # (H, W) or (H, W, 3)
     x = x.unsqueeze(0) if channels == 1 else x.permute(2, 0, 1).contiguous()  # (C, H, W)
     if invert is None:
         invert = channels == 1 and border_mean(x) > 0.5

@@ -35,6 +35,8 @@ def parse_spec_options(
             raise InvalidArgumentError(
                 f"Unknown {what} option {key!r} in the data spec.{hint} Valid options: {', '.join(allowed)}."
             )
+        if key in options:
+            raise InvalidArgumentError(f"The {what} option {key!r} is given twice in the data spec; give it once.")
         convert = allowed[key]
         try:
             options[key] = convert(value)

@@ -213,8 +213,6 @@ def split_train_val(
       a :class:`DataError` says so: use more data or ``val_fraction=0``.
 
     ``seed`` is any int (taken modulo 2**32)."""
-    from sklearn.model_selection import train_test_split
-
     fraction = check_val_fraction(val_fraction)
     seed = check_seed(seed) % 2**32
     n = len(x)
@@ -229,6 +227,8 @@ def split_train_val(
             f"for {n} sample(s) ({n_val} for validation, {n - n_val} for training). Use more data, or "
             f"val_fraction=0 (`--val-fraction 0`) for no validation split."
         )
+    from sklearn.model_selection import train_test_split
+
     index = np.arange(n)
     labels = _stratify_labels(y, n_val, n - n_val) if stratify else None
     try:

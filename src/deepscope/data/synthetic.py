@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
+from deepscope import limits
 from deepscope.data.catalog import register_dataset
 from deepscope.data.options import parse_spec_options
 from deepscope.data.spec import Baseline, Dataset, split_train_val
@@ -110,6 +111,8 @@ def load_addition(
         raise invalid("digits", "an int in [1, 9]", digits)
     if n < 10:
         raise invalid("n", "an int >= 10", n)
+    # pairs, keys, question/answer strings and index tensors: a few hundred bytes a question
+    limits.check_allocation((n + n // 10 + 1) * 256, f"{n} addition questions")
     # One pool of unique questions, drawn with a fixed seed, and a fixed random tenth of it as
     # the test split: test questions follow the training distribution (drawing them apart
     # would hand the test split most of the few 1- and 2-digit questions). `seed` picks val.
@@ -194,6 +197,13 @@ def load_moving_squares(
     n, frames, size = options.get("n", 2000), options.get("frames", 10), options.get("size", 24)
     if n < 2 or frames < 2:
         raise invalid("n" if n < 2 else "frames", "an int >= 2", min(n, frames))
+    if size < 1:
+        raise invalid("size", "a positive int", size)
+    # rendering holds ~4 bytes a pixel per square slot, then float32 videos and the x/y copies
+    limits.check_allocation(
+        (n + n // 10 + 1) * (frames + 1) * size * size * 24,
+        f"{n} moving-squares videos of {frames} {size}x{size} frames",
+    )
     videos = moving_squares(n, frames=frames + 1, size=size, seed=seed)  # (N, T+1, 1, H, W)
     test_videos = moving_squares(max(n // 10, 1), frames=frames + 1, size=size, seed=10_007)
     train, val = split_train_val(videos[:, :-1], videos[:, 1:], val_fraction=val_fraction, seed=seed, stratify=False)

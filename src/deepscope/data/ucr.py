@@ -1,8 +1,13 @@
 """UCR/UEA time-series classification sets: the ones aeon ships (``ucr:GunPoint``) and the
 user's own ``.ts`` / ``.tsv`` / ``.arff`` files (``ucr:PATH``).
 
-aeon reads the three formats (univariate and multivariate, equal and unequal length, '?' or
-NaN for missing values); this module turns them into one (N, C, T) float tensor per split:
+The three formats (univariate and multivariate, equal and unequal length, '?' or NaN for
+missing values) are parsed here, not by aeon's readers: a file may be hostile, and aeon's
+readers can neither be bounded in memory and time nor say which line is wrong (they accept
+``1e400`` as inf and end in tracebacks). The parser reads a regular file under the text cap,
+checks every line against the header and the memory cap, and reads every ``.ts`` file aeon
+ships as aeon does (slow test in ``tests/data/test_ucr.py``). aeon still provides the shipped sets and
+``--download``. This module turns the series into one (N, C, T) float tensor per split:
 
 - missing values are filled by linear interpolation along time (the nearest value at the
   ends); a channel with no value at all becomes zeros;
@@ -215,7 +220,9 @@ class _Reader:
             if not line or line[0] in "#%":
                 continue
             if line[0] != "@":
-                raise self.error(i + 1, f"expected a header tag (such as @classLabel) or @data. Received: {line[:60]!r}")
+                raise self.error(
+                    i + 1, f"expected a header tag (such as @classLabel) or @data. Received: {line[:60]!r}"
+                )
             words = line[1:].split(None, 1)
             tag, value = words[0].lower() if words else "", words[1].strip() if len(words) > 1 else ""
             if tag == "data":
@@ -260,13 +267,17 @@ class _Reader:
             if c != first[0]:
                 raise self.error(line_no, f"the series has {c} channel(s), the first series {first[0]}.")
             if meta.get("dimensions", c) != c:
-                raise self.error(line_no, f"the series has {c} channel(s); the header declares @dimensions {meta['dimensions']}.")
+                raise self.error(
+                    line_no, f"the series has {c} channel(s); the header declares @dimensions {meta['dimensions']}."
+                )
             if meta.get("univariate") and c > 1:
                 raise self.error(line_no, f"the series has {c} channels; the header declares @univariate true.")
             if meta.get("equallength"):
                 expected = meta.get("serieslength", first[1])
                 if t != expected:
-                    raise self.error(line_no, f"the series has {t} values; the header declares equal lengths of {expected}.")
+                    raise self.error(
+                        line_no, f"the series has {t} values; the header declares equal lengths of {expected}."
+                    )
             self.add(s, None if label is None else self.label(label, line_no, lower=True), line_no)
         return "value" if meta["targetlabel"] else ("class" if meta["classlabel"] else "none")
 
@@ -332,7 +343,9 @@ class _Reader:
                 s, label = self.numbers(parts[:-1], line_no)[None, :], parts[-1]
             first = first or s.shape
             if s.shape != first:
-                raise self.error(line_no, f"the series has shape {s.shape} (channels, steps); the first series {first}.")
+                raise self.error(
+                    line_no, f"the series has shape {s.shape} (channels, steps); the first series {first}."
+                )
             self.add(s, self.label(label, line_no), line_no)
         return "class"
 
@@ -618,30 +631,44 @@ def read_series(
     if wrong:
         raise DataError(f"{path} holds series with {wrong[0]} channel(s); the model expects {channels}.")
     prep = dict(preprocess or {})
-    stats = (prep["mean"], prep["std"]) if prep.get("norm") == "channel" else None
+    stats = _saved_stats(prep, channels) if prep.get("norm") == "channel" else None
     return prepare_series(
         series, steps, mode=prep.get("length", "resample"), norm=prep.get("norm", "series"), stats=stats
     )
 
 
-def _read_csv_rows(path: Path, channels: int) -> list[np.ndarray]:
-    series = []
-    text = path.read_text(encoding="utf-8")
-    for number, line in enumerate(text.splitlines(), start=1):
-        cells = [c.strip() for c in line.split(",")]
-        if not any(cells):
-            continue
-        try:
-            values = np.array([float(c) if c else np.nan for c in cells])
-        except ValueError:
-            if number == 1:  # a header row
-                continue
+def _saved_stats(prep: Mapping[str, Any], channels: int) -> tuple[list[float], list[float]]:
+    """The training (means, stds) stored with a run, checked: ``channels`` finite numbers each,
+    stds positive."""
+    mean, std = prep.get("mean"), prep.get("std")
+    for name, values in (("mean", mean), ("std", std)):
+        ok = isinstance(values, list) and len(values) == channels
+        ok = ok and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+        if not ok or (name == "std" and min(values) <= 0):
             raise DataError(
-                f"{path}, line {number}: every cell must be a number (or empty). Received: {line[:60]!r}"
-            ) from None
+                f"The stored preprocessing is damaged: `{name}` must be a list of {channels} finite number(s)"
+                f"{' > 0' if name == 'std' else ''}. Received: {name}={str(values)[:80]}"
+            )
+    return mean, std
+
+
+def _read_csv_rows(path: Path, channels: int) -> list[np.ndarray]:
+    """One series per row of a CSV file (a header row is skipped): C*T values, channel after channel."""
+    series = []
+    reader = _Reader(path)
+    text = read_text_file(path, "series file")
+    for number, line in enumerate(text.split("\n"), start=1):
+        cells = line.split(",")
+        if not any(c.strip() for c in cells):
+            continue
+        if number == 1 and not all(_is_number(c) or not c.strip() for c in cells):
+            continue  # a header row
+        values = reader.numbers(cells, number, empty_is_missing=True)
         if len(values) % channels:
             raise DataError(f"{path}, line {number}: {len(values)} values do not split into {channels} channels.")
-        series.append(_strip_trailing_nan(values.reshape(channels, -1)))
+        s = _strip_trailing_nan(values.reshape(channels, -1))
+        reader.add(s, None, number)
+        series.append(s)
     if not series:
         raise DataError(f"{path} holds no series (one comma-separated row of numbers per series).")
     return series
