@@ -37,12 +37,17 @@ def test_train_then_evaluate_writes_metrics(tmp_path, capsys):
     )
     printed = capsys.readouterr().out
     assert "Run folder:" in printed and f"Report:     {out / 'report.html'}" in printed
+    assert (out / "report.html").resolve().as_uri() in printed  # a link a terminal can open
     assert (out / "report.html").stat().st_size > 10_000
-    best = json.loads((out / "last" / "state.json").read_text())
-    assert f"Best epoch {best['best_epoch']}: val_accuracy {best['best']:.4f}" in printed
+    from deepscope import open_run
+
+    run = open_run(out, load_data=False)
+    assert run.best_epoch >= 1
+    assert f"Best epoch {run.best_epoch}: val_accuracy {run.best_value:.4f}" in printed
+    saved = json.loads((out / "metrics.json").read_text())["test"]  # scored once, by the report
+    assert f"Test accuracy {saved['accuracy']:.4f} on {saved['samples']} samples" in printed
     assert main(["evaluate", str(out), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    saved = json.loads((out / "metrics.json").read_text())["test"]
     assert printed["accuracy"] == saved["accuracy"] > 0.85
     assert main(["evaluate", str(out), "--split", "val"]) == 0
     text = capsys.readouterr().out
@@ -163,6 +168,79 @@ def test_help_lists_the_commands():
     assert result.returncode == 0
     for command in ("demo", "train", "evaluate", "predict", "report", "datasets", "zoo"):
         assert command in result.stdout
+    assert "--max-memory SIZE" in result.stdout and "--version" in result.stdout
+
+
+def test_every_command_has_a_description_and_its_help_shows_defaults(capsys):
+    from deepscope.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    for name, sub in commands.items():
+        assert sub.description and len(sub.description) > 20, name
+    assert main(["train", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: digits)" in text and "(default: 0.1)" in text and "(default: runs)" in text
+    assert "(default: False)" not in text and "(default: None)" not in text  # flags and unset options
+    assert main(["conv", "--help"]) == 0
+    assert "(default: valid)" in " ".join(capsys.readouterr().out.split())
+
+
+def test_version(capsys):
+    import deepscope
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"deepscope {deepscope.__version__}"
+
+
+def test_memory_and_text_caps_wrap_the_command(monkeypatch, capsys):
+    from deepscope import cli, limits
+
+    seen = []
+    monkeypatch.setattr(cli, "cmd_zoo", lambda args: seen.append(limits.current()) or 0)
+    assert main(["--max-memory", "3GB", "--max-text", "2MiB", "zoo"]) == 0
+    assert (seen[0].memory, seen[0].text) == (3 * 10**9, 2 * 2**20)
+    assert limits.current().memory != 3 * 10**9  # only for the command
+
+
+def test_interrupt_prints_the_training_message_or_a_plain_one(monkeypatch, capsys):
+    from deepscope import cli
+    from deepscope.errors import TrainingInterrupted
+
+    def interrupted(args):
+        raise TrainingInterrupted("Interrupted after 2 of 5 epochs; continue: deepscope train --resume runs/x-001")
+
+    monkeypatch.setattr(cli, "cmd_zoo", interrupted)
+    assert main(["zoo"]) == 130
+    assert (
+        capsys.readouterr().err.strip()
+        == "Interrupted after 2 of 5 epochs; continue: deepscope train --resume runs/x-001"
+    )
+
+    def plain(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "cmd_zoo", plain)
+    assert main(["zoo"]) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("Interrupted") and "RUN" not in err
+
+
+def test_an_unexpected_failure_is_one_line_that_points_to_debug(monkeypatch, capsys):
+    from deepscope import cli
+
+    def broken(args):
+        raise ZeroDivisionError("division by zero\nsecond line")
+
+    monkeypatch.setattr(cli, "cmd_zoo", broken)
+    assert main(["zoo"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err
+        == "error: unexpected ZeroDivisionError: division by zero second line (rerun with --debug for the traceback)\n"
+    )
+    with pytest.raises(ZeroDivisionError):
+        main(["--debug", "zoo"])
 
 
 def test_predict_converts_any_image_file_to_the_model_input(tmp_path, capsys, digits):

@@ -16,6 +16,7 @@ import math
 import re
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,9 +41,9 @@ def _bad(expected: str, text: str, note: str = "") -> argparse.ArgumentTypeError
     return argparse.ArgumentTypeError(f"must be {expected}. Received: {text!r}{note}")
 
 
-def _int_in(low: int, high: int, expected: str | None = None) -> Callable[[str], int]:
+def _int_in(low: int, high: int) -> Callable[[str], int]:
     """An argparse type: an int in [low, high]."""
-    expected = expected or (f"an int >= {low}" if high >= MAX_COUNT else f"an int in [{low}, {high}]")
+    expected = f"an int >= {low}" if high >= MAX_COUNT else f"an int in [{low}, {high}]"
 
     def parse(text: str) -> int:
         try:
@@ -243,6 +244,11 @@ def cmd_zoo(args: argparse.Namespace) -> int:
             in_shape = zoo.info(name).example_shape
             model = zoo.create(name, in_shape=in_shape)
         _print(summary(model, in_shape))
+        recipe = zoo.info(name).recipe
+        _print(
+            "Recipe (what `deepscope train` uses; override with its options): "
+            + ", ".join(f"{key}={value}" for key, value in recipe.to_dict().items())
+        )
         return 0
     _print(f"{'model':<20} {'kind':<7} {'params':>11}  reference")
     for entry in zoo.MODELS:
@@ -257,13 +263,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     from deepscope import runs
     from deepscope.errors import invalid
 
+    names = ("epochs", "batch_size", "optimizer", "lr", "weight_decay", "schedule", "patience", "seed", "augment")
+    overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     if args.resume:
+        ignored = [f"--{name.replace('_', '-')}" for name in overrides] + (["MODEL"] if args.model else [])
+        ignored += [opt for opt, given in (("--out", args.out), ("--data", args.data != "digits")) if given]
+        if ignored:
+            raise invalid(
+                "--resume",
+                f"given alone: a run resumes with its own model, data and recipe (drop {', '.join(ignored)})",
+                args.resume,
+            )
         run = runs.resume(args.resume, progress=not args.quiet)
     else:
         if not args.model:
             raise invalid("model", "a zoo model name (see `deepscope zoo`)", args.model)
-        names = ("epochs", "batch_size", "optimizer", "lr", "weight_decay", "schedule", "patience", "seed", "augment")
-        overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
         run = runs.train(
             args.model,
             args.data,
@@ -354,7 +368,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
         x = torch.cat(batches)
     else:
         x = torch.stack([read_image(_checked_file(f, "image file"), in_shape) for f in args.files])
-    probs = predict_proba(run.model, x)
+    probs = predict_proba(run.model, x)  # (N, classes)
+    if probs.shape[1] != len(classes):
+        from deepscope.errors import RunError
+
+        raise RunError(
+            f"Run {run.path} is damaged: config.json names {len(classes)} classes but the model has "
+            f"{probs.shape[1]} outputs."
+        )
     k = min(args.top, len(classes))
     results = []
     for f, p in zip(names if kind == "series" else args.files, probs):
@@ -411,10 +432,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     from deepscope import runs
     from deepscope.data import read_image
-    from deepscope.report import inside_the_network, write_report
+    from deepscope.report import inside_plan, inside_the_network, write_report
 
-    run = runs.open_run(args.run)
+    run = runs.open_run(args.run, load_data=False)
     x = read_image(Path(args.input), tuple(run.config["data"]["input_shape"])) if args.input else None
+    inside_plan(run, x, args.layers, embedding=args.embedding)  # what applies; fails at once if nothing does
+    run.data = runs.load_data(run.config)
     _print(f"Inspecting {run.name}; figures:")
     inside_the_network(
         run, x, args.layers, k=args.k, maximize=not args.no_maximize, embedding=args.embedding, echo=_print
@@ -582,17 +605,17 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "train",
         "train a zoo model on a dataset",
-        "train a zoo model on a dataset with the model's recipe (override any field below), keep the "
-        "best weights by the validation metric, then score the test split once and write the "
-        "report. Unset options come from the model's recipe (`deepscope zoo`).",
+        "train a zoo model on a dataset with the model's recipe (the options below override its "
+        "fields; `deepscope zoo --summary MODEL` shows it), keep the best weights by the validation "
+        "metric, then score the test split once and write the report.",
     )
     p.add_argument("model", nargs="?", help="zoo model name (see `deepscope zoo`)")
     p.add_argument("--data", default="digits", metavar="SPEC", help="data spec, e.g. digits, mnist:PATH")
     p.add_argument("--epochs", type=positive_int, metavar="N", help="passes over the training data")
     p.add_argument("--batch-size", type=positive_int, metavar="N", help="samples per gradient step")
     p.add_argument("--optimizer", help="sgd, adam, adamw, rmsprop, adadelta")
-    p.add_argument("--lr", type=number, help="learning rate (> 0)")
-    p.add_argument("--weight-decay", type=number, help="L2 weight decay (>= 0)")
+    p.add_argument("--lr", type=number, metavar="LR", help="learning rate (> 0)")
+    p.add_argument("--weight-decay", type=number, metavar="WD", help="L2 weight decay (>= 0)")
     p.add_argument("--schedule", help="constant, onecycle, cosine, step")
     p.add_argument(
         "--patience", type=positive_int, metavar="N", help="early stopping: epochs without validation improvement"
@@ -600,7 +623,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--augment", help="none, auto, shift, shift-flip")
     p.add_argument("--seed", type=integer, help="random seed in [0, 2**32)")
     p.add_argument(
-        "--val-fraction", type=fraction, default=0.1, help="share of the training data held out for validation"
+        "--val-fraction",
+        type=fraction,
+        default=0.1,
+        metavar="F",
+        help="share of the training data held out for validation (0: none)",
     )
     p.add_argument("--out", type=folder, metavar="DIR", help="run folder (default: RUNS_DIR/<model>-<data>-<n>)")
     p.add_argument("--runs-dir", type=folder, default="runs", help="where new run folders go")
@@ -651,10 +678,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(
         sub,
         "inspect",
-        "filters, feature maps, top patches and embedding map of a trained CNN run",
-        "draw what a trained CNN run learned: its filters, the feature maps of one image, the "
+        "filters, feature maps, top patches (CNNs), first-layer templates (dense models) and embedding map of a run",
+        "draw what a trained run learned. CNNs: its filters, the feature maps of one image, the "
         "test-image patches that excite each channel most, inputs built by activation "
-        "maximisation, and a t-SNE map of the test set; adds them to the run's report.",
+        "maximisation. Dense models: the first layer's weights drawn as images. Both: a t-SNE map "
+        "of the test set's hidden features. Adds them to the run's report.",
     )
     p.add_argument("run", type=run_folder, help="run folder")
     p.add_argument("--input", metavar="FILE", help="image whose feature maps to draw (default: the first test image)")
@@ -743,7 +771,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from deepscope import limits
 
         caps = {"memory": args.max_memory, "text": args.max_text}
-        with limits.override(**{name: value for name, value in caps.items() if value is not None}):
+        with warnings.catch_warnings(), limits.override(**{k: v for k, v in caps.items() if v is not None}):
+            warnings.showwarning = _show_warning
             return args.func(args)
     except BrokenPipeError:  # `deepscope evaluate RUN | head`: the reader left, nothing is wrong
         sys.stderr.close()
@@ -754,13 +783,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(error, TrainingInterrupted):
             print(str(error), file=sys.stderr)
         else:
-            print("Interrupted; nothing more was written.", file=sys.stderr)
+            print("Interrupted.", file=sys.stderr)
         return 130
     except Exception as error:
         if args.debug:
             raise
         print(f"error: {_describe(error)}", file=sys.stderr)
         return 2
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line each on stderr (``warning: ...``), like errors."""
+    print(f"warning: {_one_line(message)}", file=sys.stderr)
 
 
 def _describe(error: Exception) -> str:

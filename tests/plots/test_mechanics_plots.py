@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
@@ -76,13 +78,22 @@ def test_kernel_stack_figure_titles_the_k_channel_feature_map():
     assert {"edge-h", "edge-v", "sobel-x", "blur", "channel 0", "channel 3"} <= set(titles)
 
 
-def test_shift_figure_titles_carry_the_unchanged_fractions():
+def test_shift_figure_titles_compare_with_and_without_pooling():
     image = np.zeros((8, 8))
     image[::2, ::2] = 1.0  # see tests/mechanics/test_invariance.py
     fig = shift_invariance_figure(pooling_shift_invariance(image, shifts=(1, 4)))
     titles = [ax.get_title() for ax in fig.axes]
-    assert "pooled, shift 1 px:\n100% of outputs unchanged" in titles
-    assert "pooled, shift 4 px:\n50% of outputs unchanged" in titles
+    # a 1-pixel shift moves every dot off its pixel (0% unchanged) but not out of its window (100%)
+    assert "shifted right by 1 px:\n0% of non-zero values unchanged" in titles
+    assert "max-pooled 2x2, shift 1 px:\n100% of non-zero outputs unchanged" in titles
+    # 4 pixels = two windows: half the pooled outputs change (and the dots' period is 2, so half the pixels)
+    assert "max-pooled 2x2, shift 4 px:\n50% of non-zero outputs unchanged" in titles
+    assert "top: without pooling; bottom: with pooling" in fig.get_suptitle()
+
+
+def test_shift_figure_says_when_nothing_is_non_zero():
+    fig = shift_invariance_figure(pooling_shift_invariance(np.zeros((4, 4)), shifts=(1,)))
+    assert "max-pooled 2x2, shift 1 px:\nno non-zero outputs" in [ax.get_title() for ax in fig.axes]
 
 
 def test_save_figure_writes_a_png(tmp_path):
@@ -109,61 +120,109 @@ def test_conv_command_writes_figures_and_a_gif_with_one_frame_per_output_cell(tm
     assert gif.stat().st_size > 5_000
     with Image.open(gif) as frames:
         assert frames.format == "GIF" and frames.n_frames == 5 * 5  # 7x7 image, 3x3 kernel, valid
-    printed = capsys.readouterr().out.split()
-    assert printed == [str(out / name) for name in names]
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-5:] == [f"Figures in {out}/:", *(f"  {out / name}" for name in names)]
 
 
-def test_conv_command_reads_an_image_file_and_a_kernel_file(tmp_path, capsys, monkeypatch):
+def test_conv_command_reports_shift_invariance_with_and_without_pooling(tmp_path, capsys):
+    # the default example, worked by hand: edge-h on the cross gives the ReLU map
+    #   0 1 1 1 0 / 0 0 0 0 0 / 4 4 4 4 4 / 0 0 0 0 0 / 0 1 1 1 0
+    # shifted right by 1 px: 8 of its 13 non-zero positions keep their value (62%); its 2x2
+    # max-pool [[1, 1], [4, 4]] becomes [[0, 1], [4, 4]]: 3 of 4 unchanged (75%). A 4-px shift
+    # leaves 1 of 11 values (9%) and none of the pooled outputs.
+    assert cli.main(["conv", "example:cross", "--out", str(tmp_path / "x")]) == 0
+    printed = capsys.readouterr().out
+    assert (
+        "Shift right by 1 px: 62% of non-zero feature-map values unchanged; after 2x2 max-pooling, 75% of " in printed
+    )
+    assert "Shift right by 4 px: 9% of non-zero feature-map values unchanged; after 2x2 max-pooling, 0% of " in printed
+
+
+def test_conv_command_writes_under_the_runs_dir_by_default(tmp_path, capsys, monkeypatch):
     rng = np.random.default_rng(0)
     Image.fromarray((rng.random((40, 30, 3)) * 255).astype(np.uint8)).save(tmp_path / "photo.png")
     np.save(tmp_path / "k.npy", np.array([[1.0, -1.0], [1.0, -1.0]]))
     monkeypatch.chdir(tmp_path)
     assert cli.main(["conv", "photo.png", "--kernel-file", "k.npy", "--padding", "same", "--pool", "3"]) == 0
-    out = tmp_path / "conv-photo"  # default: ./conv-<image stem>
+    out = tmp_path / "runs" / "conv-photo-k"  # default: RUNS_DIR/conv-<image stem>-<kernel name>
     for name in ("conv-relu-pool.png", "feature-maps.png", "pooling-shift.png"):
         _check_png(out / name)
     assert not (out / "steps.gif").exists()  # only with --steps
+    assert f"Figures in {Path('runs') / 'conv-photo-k'}/:" in capsys.readouterr().out
 
 
 def test_conv_command_shrinks_large_images_for_the_steps(tmp_path, capsys):
     Image.fromarray(np.tile(np.arange(0, 180, 10, dtype=np.uint8), (17, 1))).save(tmp_path / "wide.png")  # 17x18
     (tmp_path / "k5.csv").write_text("\n".join(["1, 1, 0, -1, -1"] * 5) + "\n")  # a 5x5 kernel
     out = tmp_path / "wide"
-    assert (
-        cli.main(
-            [
-                "conv",
-                str(tmp_path / "wide.png"),
-                "--kernel-file",
-                str(tmp_path / "k5.csv"),
-                "--steps",
-                "--pool",
-                "1",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    argv = ["conv", str(tmp_path / "wide.png"), "--kernel-file", str(tmp_path / "k5.csv"), "--steps", "--pool", "1"]
+    assert cli.main([*argv, "--out", str(out)]) == 0
     assert "the step animation uses a 8x9 copy (average pooling by 2)" in capsys.readouterr().out
     with Image.open(out / "steps.gif") as frames:
         assert frames.n_frames == 4 * 5  # 8x9 image, 5x5 kernel, valid
+
+
+def test_steps_copy_shrinks_until_the_output_fits_16_cells():
+    from deepscope.plots.mechanics import _steps_image
+
+    image = np.random.default_rng(0).random((16, 16))
+    # 16x16 with padding 2 (3x3 kernel) would give an 18x18 output: halved to 8x8 -> 10x10
+    small, factor = _steps_image(image, (3, 3), 2, 1)
+    assert factor == 2 and small.shape == (8, 8)
+    assert _steps_image(image, (3, 3), "same", 1)[1] == 1  # 16x16 output: fits as it is
+    with pytest.raises(InvalidArgumentError, match=r"`--steps` animates at most 16x16 output cells"):
+        _steps_image(np.zeros((40, 40)), (15, 15), 14, 1)  # no copy both holds the kernel and fits
+
+
+def test_steps_frames_refuse_outputs_larger_than_16_cells():
+    with pytest.raises(InvalidArgumentError, match=r"`steps.output` must be at most 16x16 cells"):
+        conv_steps_frames(conv2d_steps(np.zeros((16, 16)), KERNELS["blur"], padding=2))
 
 
 @pytest.mark.parametrize(
     "argv,fragment",
     [
         (["--kernel", "sobel"], "Unknown kernel 'sobel'. Did you mean 'sobel-"),
-        (["--padding", "full"], "`--padding` must be an int >= 0, 'valid' or 'same'. Received: --padding='full'"),
-        (["--stride", "0"], "`stride` must be an int >= 1. Received: stride=0"),
+        (
+            ["--padding", "full"],
+            "`--padding` must be an int in [0, 512], 'valid' or 'same'. Received: --padding='full'",
+        ),
+        (
+            ["--padding", "5000"],
+            "`--padding` must be an int in [0, 512], 'valid' or 'same'. Received: --padding='5000'",
+        ),
+        (["--padding", "-1"], "`--padding` must be an int in [0, 512]"),
+        (["--padding", "3"], "`padding` must be 'valid', 'same' or an int in [0, 2] for a 3x3 kernel"),
+        (["--stride", "0"], "`--stride` must be an int in [1, 512]. Received: --stride='0'"),
+        (["--stride", "8"], "`stride` must be an int in [1, 7] (the image is 7x7). Received: stride=8"),
+        (["--stride", "nan"], "`--stride` must be an int in [1, 512]. Received: --stride='nan'"),
         (["--padding", "same", "--stride", "2"], "('same' needs stride=1)"),
         (["--pool", "9"], "`pool` must be no larger than the convolution output (5x5)"),
+        (["--pool", "0"], "`--pool` must be an int in [1, 512]. Received: --pool='0'"),
     ],
 )
 def test_conv_command_bad_arguments_get_clear_errors(tmp_path, capsys, argv, fragment):
     assert cli.main(["conv", "example:cross", "--out", str(tmp_path / "x"), *argv]) == 2
-    assert fragment in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert fragment in err and err.count("\n") == 1 and err.startswith("error: ")
     assert not (tmp_path / "x").exists()  # nothing written before the error
+
+
+def test_conv_command_refuses_work_beyond_the_caps_before_computing(tmp_path, capsys):
+    # a 512x512 kernel with padding 511 on a 512x512 image: 1023x1023 outputs of 262,144 products each
+    Image.fromarray(np.zeros((512, 512), dtype=np.uint8)).save(tmp_path / "big.png")
+    np.save(tmp_path / "k.npy", np.ones((512, 512)))
+    argv = ["conv", str(tmp_path / "big.png"), "--kernel-file", str(tmp_path / "k.npy"), "--padding", "511"]
+    assert cli.main([*argv, "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "The convolution output would be 1023x1023" in err and "Use less `padding`" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_conv_command_kernel_larger_than_the_image(tmp_path, capsys):
+    np.save(tmp_path / "k.npy", np.ones((9, 9)))
+    assert cli.main(["conv", "example:cross", "--kernel-file", str(tmp_path / "k.npy"), "--out", str(tmp_path)]) == 2
+    assert "`kernel` must be no larger than the image (7x7). Received: kernel='shape (9, 9)'" in capsys.readouterr().err
 
 
 def test_conv_command_unknown_example_and_missing_file(tmp_path, capsys):

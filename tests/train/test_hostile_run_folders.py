@@ -164,3 +164,16 @@ def test_any_tampered_json_value_opens_or_fails_with_run_error(trained, tmp_path
         run.evaluate("val")
 
     hostile("run_folder_json", open_and_evaluate)
+
+
+def test_class_names_must_match_the_model_outputs(trained, tmp_path):
+    copy = _copy(trained, tmp_path)
+    _edit_json(copy / "config.json", lambda c: {**c, "data": {**c["data"], "classes": ["a", "b"]}})
+    with pytest.raises(RunError, match="names 2 classes but the model has 10 outputs"):
+        runs.open_run(copy, load_data=False)
+
+
+def test_a_file_as_run_folder_is_named(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(RunError, match="must be a folder. Received: a file"):
+        runs.open_run(tmp_path / "f")

@@ -111,9 +111,10 @@ def _parse_rows(text: str, name: str) -> np.ndarray:
                 f"numbers like the first. Received: {len(rows[-1])}"
             )
         if len(rows) > MAX_KERNEL_SIDE or len(rows[0]) > MAX_KERNEL_SIDE:
+            too_many = f"{len(rows)}+ rows" if len(rows) > MAX_KERNEL_SIDE else f"rows of {len(rows[0])} numbers"
             raise DataError(
                 f"Kernel file {name} must hold a kernel of at most {MAX_KERNEL_SIDE}x{MAX_KERNEL_SIDE}. "
-                f"Received: {len(rows)} rows of {len(rows[0])} numbers (and counting)"
+                f"Received: {too_many}"
             )
     if not rows:
         raise DataError(f"Kernel file {name} holds no numbers.")

@@ -25,8 +25,9 @@ from PIL import Image
 
 from deepscope import mechanics
 from deepscope.atomic import atomic_write
-from deepscope.errors import invalid
+from deepscope.errors import InvalidArgumentError, invalid
 from deepscope.mechanics import ConvPipeline, ConvSteps, KernelStack, ShiftInvariance
+from deepscope.mechanics.steps import check_conv_size
 from deepscope.plots.training import new_figure, save_figure
 
 __all__ = [
@@ -175,6 +176,13 @@ def conv_steps_frames(steps: ConvSteps) -> list[Image.Image]:
             "step-by-step animation (larger inputs get no per-cell numbers and no animation: "
             "downscale first, e.g. with avg_pool2d)",
             steps.image.shape,
+        )
+    if not _small(steps.output):
+        raise invalid(
+            "steps.output",
+            f"at most {MAX_CELLS_WITH_NUMBERS}x{MAX_CELLS_WITH_NUMBERS} cells for a step-by-step animation (one "
+            "frame per cell, a number in each: use less padding or a larger stride)",
+            steps.output.shape,
         )
     kh, kw = steps.kernel.shape
     top, _, left, _ = steps.padding
@@ -361,9 +369,15 @@ def kernel_stack_figure(result: KernelStack) -> Figure:
 
 
 # ----------------------------------------------------------------------------- (d) shift
-def shift_invariance_figure(result: ShiftInvariance) -> Figure:
-    """Top: the image and its copies shifted right; bottom: their pooled outputs, with the
-    cells that changed marked in red and the fraction of unchanged outputs in each title."""
+def _percent(fraction: float, what: str) -> str:
+    return f"no non-zero {what}" if math.isnan(fraction) else f"{fraction:.0%} of non-zero {what} unchanged"
+
+
+def shift_invariance_figure(result: ShiftInvariance, label: str = "image") -> Figure:
+    """Top: the input (``label``) and its copies shifted right, each titled with the share of
+    its non-zero values that the shift left unchanged; bottom: their pooled outputs with the
+    same share after pooling, changed cells marked in red. The two shares side by side are
+    the point: pooling keeps more of a small shift unchanged than the unpooled values do."""
     if not isinstance(result, ShiftInvariance):
         raise invalid(
             "result", "a ShiftInvariance (deepscope.mechanics.pooling_shift_invariance)", type(result).__name__
@@ -372,31 +386,30 @@ def shift_invariance_figure(result: ShiftInvariance) -> Figure:
         raise invalid("result.image", "an (H, W) image for this figure", result.image.shape)
     shifts = list(result.shifted)
     columns = 1 + len(shifts)
-    fig = new_figure(3.6 * columns, 7.0)
+    fig = new_figure(3.6 * columns, 7.4)
     axes = fig.subplots(2, columns, squeeze=False)
     grey = _grey_norm(result.image)
     pooled_norm = Normalize(min(0.0, float(result.pooled.min())), max(float(result.pooled.max()), 1e-12))
     numbers = _small(result.pooled)
-    _show(axes[0, 0], result.image, "image", "gray", grey, False, colorbar=False)
-    _show(
-        axes[1, 0],
-        result.pooled,
-        f"{result.mode}-pooled {result.size}x{result.size}",
-        "magma",
-        pooled_norm,
-        numbers,
-        colorbar=False,
-    )
+    pooled_name = f"{result.mode}-pooled {result.size}x{result.size}"
+    _show(axes[0, 0], result.image, label, "gray", grey, False, colorbar=False)
+    _show(axes[1, 0], result.pooled, pooled_name, "magma", pooled_norm, numbers, colorbar=False)
     for column, shift in enumerate(shifts, start=1):
+        without = _percent(result.unchanged_without_pooling[shift], "values")
         _show(
-            axes[0, column], result.shifted[shift], f"shifted right by {shift} px", "gray", grey, False, colorbar=False
+            axes[0, column],
+            result.shifted[shift],
+            f"shifted right by {shift} px:\n{without}",
+            "gray",
+            grey,
+            False,
+            colorbar=False,
         )
         pooled = result.pooled_shifted[shift]
-        unchanged = result.unchanged[shift]
         _show(
             axes[1, column],
             pooled,
-            f"pooled, shift {shift} px:\n{unchanged:.0%} of outputs unchanged",
+            f"{pooled_name}, shift {shift} px:\n{_percent(result.unchanged[shift], 'outputs')}",
             "magma",
             pooled_norm,
             numbers,
@@ -413,14 +426,60 @@ def shift_invariance_figure(result: ShiftInvariance) -> Figure:
             tint[changed] = (0.78, 0.16, 0.16, 0.45)
             axes[1, column].imshow(tint, interpolation="nearest")
     fig.suptitle(
-        f"pooling's slight shift invariance ({result.mode}-pool {result.size}x{result.size}; "
-        "changed outputs marked in red)",
-        fontsize=12,
+        f"{result.mode}-pooling {result.size}x{result.size} and a shift to the right: the share of non-zero values "
+        "that stay the same\ntop: without pooling; bottom: with pooling (changed outputs in red)",
+        fontsize=11,
     )
     return fig
 
 
 MAX_SIDE = 512  # larger images are shrunk (average pooling) before the figures: the loops are numpy
+
+
+def _check_conv_arguments(
+    image_shape: tuple[int, int], kernel_shape: tuple[int, int], padding: int | str, stride: int, pool: int
+) -> tuple[int, int]:
+    """Bounds of `deepscope conv`, relative to the image and kernel, checked before anything
+    is computed or written; returns the convolution's output size."""
+    h, w = image_shape
+    kh, kw = kernel_shape
+    if kh > h or kw > w:
+        raise invalid("kernel", f"no larger than the image ({h}x{w})", f"shape {tuple(kernel_shape)}")
+    if not isinstance(padding, str):
+        most = max(kh, kw) - 1  # 'full' convolution: every output still sees one image pixel
+        if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or not 0 <= padding <= most:
+            raise invalid(
+                "padding",
+                f"'valid', 'same' or an int in [0, {most}] for a {kh}x{kw} kernel (with more, the outer "
+                "outputs see nothing but zeros)",
+                padding,
+            )
+    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or not 1 <= stride <= max(h, w):
+        raise invalid("stride", f"an int in [1, {max(h, w)}] (the image is {h}x{w})", stride)
+    out_h, out_w = check_conv_size(image_shape, kernel_shape, padding, stride)
+    if isinstance(pool, bool) or not isinstance(pool, (int, np.integer)) or not 1 <= pool <= min(out_h, out_w):
+        raise invalid("pool", f"no larger than the convolution output ({out_h}x{out_w})", pool)
+    return out_h, out_w
+
+
+def _steps_image(
+    image: np.ndarray, kernel_shape: tuple[int, int], padding: int | str, stride: int
+) -> tuple[np.ndarray, int]:
+    """``image`` average-pooled by the smallest factor that leaves it at most 16x16 with an
+    output of at most 16x16 cells (the animation writes a number in every cell), and the factor."""
+    factor = max(1, math.ceil(max(image.shape) / MAX_CELLS_WITH_NUMBERS))
+    while True:
+        small = image if factor == 1 else mechanics.avg_pool2d(image, size=factor)
+        if factor > 1 and (kernel_shape[0] > small.shape[0] or kernel_shape[1] > small.shape[1]):
+            raise InvalidArgumentError(
+                f"`--steps` animates at most {MAX_CELLS_WITH_NUMBERS}x{MAX_CELLS_WITH_NUMBERS} output cells, and no "
+                f"shrunk copy of the {image.shape[0]}x{image.shape[1]} image gives so few while still holding the "
+                f"{kernel_shape[0]}x{kernel_shape[1]} kernel. Use a smaller kernel, less padding or a larger stride."
+            )
+        out_h, out_w = check_conv_size(small.shape, kernel_shape, padding, stride)
+        if max(out_h, out_w) <= MAX_CELLS_WITH_NUMBERS:
+            return small, factor
+        factor += 1
 
 
 def write_conv_figures(
@@ -438,33 +497,49 @@ def write_conv_figures(
 ) -> list[Path]:
     """Write the mechanics figures of ``image`` (H, W) into ``out`` (what ``deepscope conv``
     makes): conv -> ReLU -> pool, every named kernel as a feature-map stack (plus ``kernel``
-    when ``stack_kernel``), pooling's shift invariance and, with ``steps``, the sliding-window
-    GIF (on a copy of at most 16x16). Returns the paths written."""
+    when ``stack_kernel``), pooling's shift invariance on the ReLU feature map (with and
+    without pooling) and, with ``steps``, the sliding-window GIF (on a copy small enough for a
+    number in every cell). Every argument is checked, and every result computed, before the
+    first file is written. Returns the paths written."""
+    image = np.asarray(image, dtype=np.float64)
+    if image.ndim != 2 or min(image.shape) < 1:
+        raise invalid("image.shape", "(H, W)", image.shape)
     if max(image.shape) > MAX_SIDE:
         factor = math.ceil(max(image.shape) / MAX_SIDE)
         image = mechanics.avg_pool2d(image, size=factor)
         echo(f"Image shrunk by {factor} (average pooling) to {image.shape[0]}x{image.shape[1]} for speed.")
-    paths = []
+    kernel = np.asarray(kernel, dtype=np.float64)
+    if kernel.ndim != 2:
+        raise invalid("kernel.shape", "(kh, kw)", kernel.shape)
+    _check_conv_arguments(image.shape, kernel.shape, padding, stride, pool)
+    small, factor = _steps_image(image, kernel.shape, padding, stride) if steps else (image, 1)
+
     pipeline = mechanics.conv_pipeline(image, kernel, padding=padding, stride=stride, pool=pool)
-    paths.append(save_figure(conv_pipeline_figure(pipeline, kernel_name), out / "conv-relu-pool.png"))
     stack = {k: v for k, v in mechanics.KERNELS.items() if k != "identity"}
     if stack_kernel and kernel.shape == (3, 3):
         stack[kernel_name] = kernel
     maps = mechanics.apply_kernels(image, stack, padding=padding, stride=stride)
-    paths.append(save_figure(kernel_stack_figure(maps), out / "feature-maps.png"))
-    shifts = tuple(s for s in (1, 4) if s < image.shape[1])
-    shift = mechanics.pooling_shift_invariance(image, shifts=shifts, size=pool)
-    paths.append(save_figure(shift_invariance_figure(shift), out / "pooling-shift.png"))
-    if steps:
-        small = image
-        if max(image.shape) > MAX_CELLS_WITH_NUMBERS:
-            factor = math.ceil(max(image.shape) / MAX_CELLS_WITH_NUMBERS)
-            small = mechanics.avg_pool2d(image, size=factor)
+    # pooling's shift invariance where a CNN pools: on the ReLU feature map (shifting the map is
+    # shifting the input, convolution being shift-equivariant, up to the borders)
+    shifts = tuple(s for s in (1, 4) if s < pipeline.activated.shape[1])
+    shift = mechanics.pooling_shift_invariance(pipeline.activated, shifts=shifts, size=pool)
+    found = mechanics.conv2d_steps(small, kernel, padding=padding, stride=stride) if steps else None
+
+    paths = [
+        save_figure(conv_pipeline_figure(pipeline, kernel_name), out / "conv-relu-pool.png"),
+        save_figure(kernel_stack_figure(maps), out / "feature-maps.png"),
+        save_figure(shift_invariance_figure(shift, "feature map: ReLU(conv)"), out / "pooling-shift.png"),
+    ]
+    for s_ in shifts:
+        echo(
+            f"Shift right by {s_} px: {_percent(shift.unchanged_without_pooling[s_], 'feature-map values')}; "
+            f"after {pool}x{pool} max-pooling, {_percent(shift.unchanged[s_], 'outputs')}."
+        )
+    if found is not None:
+        if factor > 1:
             echo(
-                f"Image {image.shape[0]}x{image.shape[1]} is larger than {MAX_CELLS_WITH_NUMBERS}x"
-                f"{MAX_CELLS_WITH_NUMBERS}: the step animation uses a {small.shape[0]}x{small.shape[1]} "
-                f"copy (average pooling by {factor})."
+                f"Image {image.shape[0]}x{image.shape[1]} is too large for a number in every cell: the step "
+                f"animation uses a {small.shape[0]}x{small.shape[1]} copy (average pooling by {factor})."
             )
-        found = mechanics.conv2d_steps(small, kernel, padding=padding, stride=stride)
         paths.append(save_gif(conv_steps_frames(found), out / "steps.gif"))
     return paths

@@ -138,6 +138,8 @@ def check_run_folder(path: Path) -> dict[str, Any]:
     """Read and validate ``config.json`` of a run folder (see ``train.schema``); raise RunError
     if absent, damaged or newer."""
     path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise RunError(f"Run folder {path} must be a folder. Received: a file.")
     if not path.is_dir():
         raise RunError(f"Run folder {path} does not exist.")
     config = check_config(read_json(path / "config.json"), path / "config.json")

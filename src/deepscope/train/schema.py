@@ -65,6 +65,13 @@ class Config(_Strict):
     data: DataConfig
     recipe: dict[str, Any]
 
+    @model_validator(mode="after")
+    def _classes_match_the_model(self) -> Config:
+        classes, outputs = self.data.classes, self.model.num_classes
+        if self.model.name and self.data.task == "classification" and classes is not None and len(classes) != outputs:
+            raise ValueError(f"data.classes names {len(classes)} classes but the model has {outputs} outputs")
+        return self
+
 
 class OptimizerState(_Strict):
     param_groups: list[dict[str, Any]]
