@@ -31,8 +31,6 @@ RECIPE_FIELDS = {f.name: f.type for f in fields(Recipe)}
 
 
 def parse_value(text: str):
-    if text.lower() in ("none", "null"):
-        return None
     for convert in (int, float):
         try:
             return convert(text)
@@ -54,8 +52,6 @@ def parse_grid(items: list[str]) -> dict[str, list]:
 def train_point(model: str, spec: str, point: dict, seed: int, epochs: int | None, runs_dir: str) -> dict:
     recipe = {k: v for k, v in point.items() if k in RECIPE_FIELDS}
     settings = {k: v for k, v in point.items() if k not in RECIPE_FIELDS}
-    if "augment" in recipe and recipe["augment"] is None:
-        recipe["augment"] = "none"
     if epochs is not None:
         recipe["epochs"] = epochs
     run = runs.train(

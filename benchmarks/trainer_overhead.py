@@ -1,11 +1,12 @@
 """Trainer overhead: deepscope.fit vs a minimal hand-written PyTorch loop.
 
 Both train mnist_cnn with AdamW + one-cycle for the same number of steps on the same data
-in this process. Two settings: batch 128 without augmentation, and the recipe mnist_cnn
-really uses (batch 32 with its 'auto' shifts; the hand loop applies the same augmentation
-function). Each setting is warmed up once (untimed), then repeated with the order
-alternating (hand, fit / fit, hand, ...) so drift in machine load hits both; the table
-reports the median samples/s of each, every run, and the spread of the per-pair ratio.
+in this process. Two settings: batch 128 without augmentation, and batch 32 with mnist_cnn's
+'auto' shifts (the hand loop applies the same augmentation function): smaller batches than
+the recipe's 64, so the per-step cost of the trainer weighs more. Each setting is warmed up
+once (untimed), then repeated with the order alternating (hand, fit / fit, hand, ...) so
+drift in machine load hits both; the table reports the median samples/s of each, every run,
+and the spread of the per-pair ratio.
 DESIGN.md §7 asks for an overhead <= 3%.
 
     python benchmarks/trainer_overhead.py --data mnist:../shared/data/mnist --steps 100 --repeats 5

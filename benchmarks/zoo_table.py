@@ -66,7 +66,6 @@ ROWS = [
         for name in ("imdb_fasttext", "imdb_cnn", "imdb_cnn_lstm", "imdb_lstm", "imdb_bidirectional_lstm")
     ),
     # the image recipes on data they were not chosen on
-    Row("lecture_cnn", "mnist:{mnist}", cross=True),
     Row("mnist_cnn", "digits", cross=True),
     Row("mnist_mlp", "digits", cross=True),
     Row("fcn", "ucr:GunPoint", cross=True),

@@ -35,10 +35,11 @@ def lecture_cnn(in_shape: tuple[int, int, int], num_classes: int, filters: int =
     "mnist_cnn",
     kind="image",
     reference="Keras mnist_cnn.py: 99.25% MNIST test accuracy after 12 epochs",
-    # 4 epochs, seed 0, test accuracy: batch 128 at lr 3e-3 99.04%, batch 64 at 5e-3 99.14%, the
-    # same with +-2 px shifts 99.23%, batch 32 at 3e-3 with shifts 99.34% (2 threads).
+    # Chosen on the validation split (5,400 images carved from train, seed 0), never on test:
+    # `python benchmarks/recipe_search.py mnist_cnn --data mnist:PATH --grid batch_size=32,64
+    # augment=none,auto` at lr 3e-3, 4 epochs: batch 64 with shifts 0.9915, the other three 0.9910.
     recipe=Recipe(
-        epochs=4, batch_size=32, optimizer="adamw", lr=3e-3, weight_decay=1e-4, schedule="onecycle", augment="auto"
+        epochs=4, batch_size=64, optimizer="adamw", lr=3e-3, weight_decay=1e-4, schedule="onecycle", augment="auto"
     ),
     example_shape=(1, 28, 28),
 )
