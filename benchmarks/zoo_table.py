@@ -127,7 +127,7 @@ def run_row(row: Row, spec: str, seeds: list[int], epochs: int | None) -> dict:
 
 def markdown(rows: list[dict], n_seeds: int) -> str:
     lines = [
-        f"| model | data | test (mean ± std, {n_seeds} seeds) | best val | epochs | s/epoch | reference |",
+        f"| model | data | test (mean ± std, {n_seeds} seeds) | best validation | epochs | s/epoch | reference |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -141,7 +141,7 @@ def markdown(rows: list[dict], n_seeds: int) -> str:
         )
         ref = "(recipe not chosen on this data)" if r["cross"] else r["reference"]
         lines.append(
-            f"| `{r['model']}` | {data} | {value} | {r['val_mean']:.4f} | {r['epochs']} | "
+            f"| `{r['model']}` | {data} | {value} | {r['monitor']} {r['val_mean']:.4f} | {r['epochs']} | "
             f"{r['s_per_epoch']:.2f} | {ref} |"
         )
     return "\n".join(lines) + "\n"
@@ -172,7 +172,7 @@ def main() -> None:
         done.append(result)
         print(
             f"{result['model']:<24} {result['data'][-32:]:<32} {result['metric']} {result['mean']:.4f} ± "
-            f"{result['std']:.4f}  val {result['val_mean']:.4f}  {result['s_per_epoch']:.2f} s/epoch"
+            f"{result['std']:.4f}  {result['monitor']} {result['val_mean']:.4f}  {result['s_per_epoch']:.2f} s/epoch"
             f"{'  (cross)' if row.cross else ''}",
             flush=True,
         )
