@@ -14,7 +14,20 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from deepscope.train import Run
 
-_SUBMODULES = ("data", "zoo", "train", "nn", "mechanics", "inspect", "plots", "report", "runs", "recipe", "limits")
+_SUBMODULES = (
+    "data",
+    "zoo",
+    "train",
+    "nn",
+    "mechanics",
+    "inspect",
+    "explain",
+    "plots",
+    "report",
+    "runs",
+    "recipe",
+    "limits",
+)
 
 __all__ = ["__version__", "fit", "open_run", *_SUBMODULES]
 

@@ -333,11 +333,35 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_predict(args: argparse.Namespace) -> int:
+def _read_inputs(run, files: list[str]) -> tuple[list[str], Any]:
+    """(a name per input, the batch) for a classification run: images of any size or mode,
+    raw texts (``@file.txt`` reads a regular file, at most the text cap) tokenized like the
+    training texts, or series files (CSV rows, .ts/.tsv/.arff) prepared like the training
+    series; a file of several series gives ``FILE:1``, ``FILE:2``, ..."""
     import torch
 
-    from deepscope import limits, runs
+    from deepscope import limits
     from deepscope.data import read_image
+
+    kind = run.config["data"]["kind"]
+    in_shape = tuple(run.config["data"]["input_shape"])
+    if kind == "text":
+        from deepscope.data import Vocabulary
+
+        texts = [limits.read_text(f[1:], "text file") if f.startswith("@") else f for f in files]
+        return list(files), Vocabulary.load(run.path / "vocab.json").encode(texts)  # (N, maxlen)
+    if kind == "series":
+        from deepscope.data import read_series
+
+        prep = run.config["data"].get("info", {}).get("preprocess", {})
+        batches = [read_series(_checked_file(f, "series file"), in_shape, prep) for f in files]  # each (n, C, T)
+        names = [f if len(b) == 1 else f"{f}:{i + 1}" for f, b in zip(files, batches) for i in range(len(b))]
+        return names, torch.cat(batches)
+    return list(files), torch.stack([read_image(_checked_file(f, "image file"), in_shape) for f in files])
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from deepscope import runs
     from deepscope.train import predict_proba
 
     run = runs.open_run(args.run, load_data=False)
@@ -353,21 +377,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             "`deepscope evaluate`, or call its model from Python."
         )
     classes = run.config["data"]["classes"]
-    in_shape = tuple(run.config["data"]["input_shape"])
-    if kind == "text":  # raw strings (or @file.txt: a regular file, at most the text cap), tokenized like training
-        from deepscope.data import Vocabulary
-
-        texts = [limits.read_text(f[1:], "text file") if f.startswith("@") else f for f in args.files]
-        x = Vocabulary.load(run.path / "vocab.json").encode(texts)  # (N, maxlen)
-    elif kind == "series":  # CSV rows or UCR files, prepared like the training series
-        from deepscope.data import read_series
-
-        prep = run.config["data"].get("info", {}).get("preprocess", {})
-        batches = [read_series(_checked_file(f, "series file"), in_shape, prep) for f in args.files]  # each (n, C, T)
-        names = [f if len(b) == 1 else f"{f}:{i + 1}" for f, b in zip(args.files, batches) for i in range(len(b))]
-        x = torch.cat(batches)
-    else:
-        x = torch.stack([read_image(_checked_file(f, "image file"), in_shape) for f in args.files])
+    names, x = _read_inputs(run, args.files)
     probs = predict_proba(run.model, x)  # (N, classes)
     if probs.shape[1] != len(classes):
         from deepscope.errors import RunError
@@ -378,7 +388,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         )
     k = min(args.top, len(classes))
     results = []
-    for f, p in zip(names if kind == "series" else args.files, probs):
+    for f, p in zip(names, probs):
         values, indices = p.topk(k)
         results.append(
             {
@@ -443,6 +453,96 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         run, x, args.layers, k=args.k, maximize=not args.no_maximize, embedding=args.embedding, echo=_print
     )
     _print(f"Report: {write_report(run)}")
+    return 0
+
+
+def _explain_target(text: str | None, classes: list[str]) -> int | None:
+    if text is None:
+        return None
+    if text in classes:
+        return classes.index(text)
+    if text.isdigit() and int(text) < len(classes):
+        return int(text)
+    from deepscope.errors import UnknownNameError
+
+    raise UnknownNameError("target class", text, classes)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    import time
+
+    from deepscope import explain, plots, runs
+    from deepscope.atomic import write_text
+    from deepscope.errors import InvalidArgumentError
+
+    run = runs.open_run(args.run, load_data=False)
+    kind, task = run.config["data"]["kind"], run.config["data"].get("task", "classification")
+    if task != "classification" or kind not in ("image", "text", "series"):
+        raise InvalidArgumentError(
+            f"`deepscope explain` takes image, text and series classifiers; {args.run} is a {kind} ({task}) run."
+        )
+    if not args.files and not args.test:
+        raise InvalidArgumentError(
+            "`deepscope explain` needs INPUT files/texts or --test N (the first N test samples)."
+        )
+    classes = run.config["data"]["classes"]
+    names, x = _read_inputs(run, args.files) if args.files else ([], None)
+    if args.test:
+        import torch
+
+        test = runs.load_data(run.config).test.tensors[0][: args.test]
+        names += [f"test[{i}]" for i in range(len(test))]
+        x = test if x is None else torch.cat([x, test])
+    applicable = explain.applicable_methods(run.model, kind)
+    if args.compare or args.method == "all":
+        methods = applicable
+    elif args.method is None:
+        methods = [next(m for m in ("gradcam", "integrated_gradients", "occlusion") if m in applicable)]
+    else:
+        methods = [args.method]
+    target = _explain_target(args.target, classes)
+    out = Path(args.out) if args.out else run.path / "explain"
+    out.mkdir(parents=True, exist_ok=True)
+    tokens = None
+    if kind == "text":
+        from deepscope.data import Vocabulary
+
+        tokens = Vocabulary.load(run.path / "vocab.json").tokens
+    results, seconds = [], {}
+    for method in methods:
+        start = time.perf_counter()
+        results.append(
+            explain.explain(run.model, x, target=target, method=method, seed=args.seed, n_samples=args.samples)
+        )
+        seconds[method] = time.perf_counter() - start
+    first = results[0]
+    for i, name in enumerate(names):
+        t = int(first.target[i])
+        _print(f"{name}: explaining {classes[t]} (p={float(first.probabilities[i, t]):.3f})")
+        stem = _safe_name(Path(name).stem if kind != "text" else f"text-{i + 1}") or f"input-{i + 1}"
+        path = plots.save_figure(
+            plots.attribution_figure(results, i, classes=classes, tokens=tokens), out / f"{stem}.png"
+        )
+        _print(f"  {path}")
+        if kind == "text":
+            ids = x[i].tolist()
+            keep = [k for k, v in enumerate(ids) if v != 0]
+            words = plots.text_tokens([ids[k] for k in keep], tokens)
+            body = "".join(
+                f"<h3>{a.method}</h3>" + plots.highlighted_text_html(words, a.values[i].numpy()[keep]) for a in results
+            )
+            write_text(out / f"{stem}.html", f"<!doctype html><meta charset='utf-8'><body>{body}</body>")
+            _print(f"  {out / f'{stem}.html'}")
+    if args.compare:
+        curves = [explain.faithfulness(run.model, a) for a in results]
+        _print(f"\nFaithfulness over {len(x)} input(s) (deletion: lower is better; insertion: higher is better)")
+        _print(f"  {'method':<22}{'deletion':>10}{'insertion':>11}{'seconds':>9}")
+        for curve in curves:
+            f = curve.summary()
+            _print(
+                f"  {curve.method:<22}{f['deletion_area']:>10.3f}{f['insertion_area']:>11.3f}{seconds[curve.method]:>9.2f}"
+            )
+        _print(f"  {plots.save_figure(plots.faithfulness_figure(curves), out / 'faithfulness.png')}")
     return 0
 
 
@@ -745,6 +845,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--method", default="tsne", choices=("tsne", "pca"), help="projection to 2-D")
     p.set_defaults(func=cmd_words)
+
+    p = _command(
+        sub,
+        "explain",
+        "why a run predicts what it does: Grad-CAM, saliency, integrated gradients, occlusion, LIME, SHAP",
+        "attribute a run's predictions for images, texts or series (or its first N test samples) to "
+        "their pixels, tokens or time steps, with one method or all of them side by side; --compare "
+        "also scores each method's faithfulness (deletion/insertion curves). Figures go to RUN/explain/.",
+    )
+    p.add_argument("run", type=run_folder, help="run folder")
+    p.add_argument("files", nargs="*", metavar="INPUT", help="image/series files, or texts (@FILE for a text file)")
+    p.add_argument(
+        "--test", type=_int_in(0, 1000), default=0, metavar="N", help="also explain the first N test samples"
+    )
+    p.add_argument(
+        "--method",
+        choices=("gradcam", "saliency", "integrated_gradients", "smoothgrad", "occlusion", "lime", "shap", "all"),
+        help="attribution method (default: gradcam for CNNs, else integrated_gradients, else occlusion)",
+    )
+    p.add_argument("--compare", action="store_true", help="every applicable method, with faithfulness scores")
+    p.add_argument("--target", metavar="CLASS", help="class to explain, by name or index (default: the predicted one)")
+    p.add_argument(
+        "--samples", type=_int_in(1, 100_000), metavar="N", help="LIME/SHAP perturbations, IG steps, smoothgrad draws"
+    )
+    p.add_argument("--seed", type=_int_in(0, 2**32 - 1), default=0, help="seed of the random methods")
+    p.add_argument("--out", type=folder, metavar="DIR", help="output folder (default: RUN/explain)")
+    p.set_defaults(func=cmd_explain)
 
     return parser
 

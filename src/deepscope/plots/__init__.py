@@ -1,6 +1,10 @@
 """Figures: matplotlib functions that take results and return a Figure (the only drawing code
 besides ``report``)."""
 
+from deepscope.plots.explain import attribution_figure as attribution_figure
+from deepscope.plots.explain import faithfulness_figure as faithfulness_figure
+from deepscope.plots.explain import highlighted_text_html as highlighted_text_html
+from deepscope.plots.explain import text_tokens as text_tokens
 from deepscope.plots.inspect import embedding_figure as embedding_figure
 from deepscope.plots.inspect import feature_maps_figure as feature_maps_figure
 from deepscope.plots.inspect import filters_figure as filters_figure
@@ -24,6 +28,10 @@ from deepscope.plots.training import save_figure as save_figure
 from deepscope.plots.words import word_map_figure as word_map_figure
 
 __all__ = [
+    "attribution_figure",
+    "faithfulness_figure",
+    "highlighted_text_html",
+    "text_tokens",
     "embedding_figure",
     "feature_maps_figure",
     "filters_figure",
