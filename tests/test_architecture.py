@@ -25,7 +25,7 @@ ALLOWED = {
     "inspect": BASE | {"nn", "mechanics", "data"},
     "explain": BASE | {"nn", "inspect", "data"},
     "plots": BASE | {"mechanics", "inspect", "explain"},
-    "report": BASE | {"plots", "train", "data", "inspect"},
+    "report": BASE | {"plots", "train", "data", "inspect", "explain"},
     "runs": BASE | {"data", "zoo", "train", "nn"},
     "cli": None,  # checked separately: only public API, imported inside functions
     "__init__": None,

@@ -546,6 +546,47 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_interpret(args: argparse.Namespace) -> int:
+    from deepscope import runs
+    from deepscope.errors import InvalidArgumentError
+    from deepscope.report import interpretation_figures
+
+    run = runs.open_run(args.run)
+    if run.config["data"].get("task", "classification") != "classification":
+        raise InvalidArgumentError(f"`deepscope interpret` takes classifiers; {args.run} is a regression/seq2seq run.")
+    if not len(run.data.split(args.split)):
+        raise InvalidArgumentError(f"Run {run.path} has no {args.split} split to interpret (try --split test).")
+    evaluation = run.evaluate(args.split)
+    tokens = None
+    if run.data.kind == "text":
+        from deepscope.data import Vocabulary
+
+        tokens = Vocabulary.load(run.path / "vocab.json").tokens
+    result, text, figures = interpretation_figures(
+        run.model,
+        run.data,
+        evaluation.y_true,
+        evaluation.probs,
+        evaluation.classes,
+        run.path / "figures",
+        tokens=tokens,
+        split=args.split,
+        k=args.k,
+    )
+    _print(f"{run.name}, {args.split} split: {text}")
+    _print(f"top {min(args.k, len(result.y_true))} losses (sample: true -> predicted, p, loss):")
+    for i in result.top_losses(args.k):
+        pred, true = int(result.y_pred[i]), int(result.y_true[i])
+        _print(
+            f"  {int(i)}: {result.classes[true]} -> {result.classes[pred]}, p={result.probs[i, pred]:.3f}, "
+            f"loss {result.losses[i]:.3f}"
+        )
+    _print("figures:")
+    for png, _ in figures:
+        _print(f"  {png}")
+    return 0
+
+
 CONV_EXAMPLES = ("cross", "ell", "digit")
 
 
@@ -872,6 +913,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_int_in(0, 2**32 - 1), default=0, help="seed of the random methods")
     p.add_argument("--out", type=folder, metavar="DIR", help="output folder (default: RUN/explain)")
     p.set_defaults(func=cmd_explain)
+
+    p = _command(
+        sub,
+        "interpret",
+        "a classifier's most-confused classes, calibration (ECE) and top losses, each explained",
+        "interpret a classifier run on one split: the class pairs it confuses most, its calibration "
+        "(reliability diagram, expected calibration error) and the samples it is most confidently "
+        "wrong about, each with an explanation; figures go to RUN/figures/interpret_*.png (the "
+        "report shows the test split's).",
+    )
+    p.add_argument("run", type=run_folder, help="run folder")
+    p.add_argument("--split", choices=("test", "val"), default="test", help="split to interpret")
+    p.add_argument("--k", type=_int_in(1, 100), default=12, help="top losses shown")
+    p.set_defaults(func=cmd_interpret)
 
     return parser
 

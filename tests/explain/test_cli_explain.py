@@ -107,3 +107,17 @@ def test_highlighted_text_escapes_every_word():
     page = highlighted_text_html(["<script>alert(1)</script>", "ok"], [0.5, -1.0])
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert 'title="+0.5000"' in page and "rgba(31,119,180,1.00)" in page
+
+
+def test_interpret_prints_pairs_and_top_losses_and_the_report_has_the_section(digits_run, capsys):
+    assert main(["interpret", str(digits_run), "--k", "5"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"test split: accuracy 0\.\d{4} on 360 samples; ECE 0\.\d{4}", out)
+    assert len(re.findall(r"^  \d+: \S+ -> \S+, p=0\.\d{3}, loss \d+\.\d{3}$", out, flags=re.M)) == 5
+    assert (digits_run / "figures" / "interpret_top_losses.png").stat().st_size > 3000
+    assert main(["interpret", str(digits_run), "--split", "val", "--k", "3"]) == 0
+    assert (digits_run / "figures" / "interpret_val_reliability.png").stat().st_size > 3000
+    assert main(["report", str(digits_run)]) == 0
+    page = (digits_run / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Interpretation</h2>" in page and "Explanations: gradcam." in page
+    assert "highest loss" in page

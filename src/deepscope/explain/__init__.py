@@ -20,16 +20,24 @@ from deepscope.explain.features import feature_mask as feature_mask
 from deepscope.explain.features import series_segments as series_segments
 from deepscope.explain.features import superpixels as superpixels
 from deepscope.explain.features import token_features as token_features
+from deepscope.explain.interpret import Calibration as Calibration
+from deepscope.explain.interpret import ConfusedPair as ConfusedPair
+from deepscope.explain.interpret import Interpretation as Interpretation
+from deepscope.explain.interpret import interpret as interpret
 
 __all__ = [
     "METHODS",
     "Attribution",
+    "Calibration",
+    "ConfusedPair",
+    "Interpretation",
     "Faithfulness",
     "applicable_methods",
     "explain",
     "faithfulness",
     "feature_mask",
     "input_kind",
+    "interpret",
     "series_segments",
     "superpixels",
     "token_features",

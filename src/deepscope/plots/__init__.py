@@ -4,7 +4,9 @@ besides ``report``)."""
 from deepscope.plots.explain import attribution_figure as attribution_figure
 from deepscope.plots.explain import faithfulness_figure as faithfulness_figure
 from deepscope.plots.explain import highlighted_text_html as highlighted_text_html
+from deepscope.plots.explain import reliability_figure as reliability_figure
 from deepscope.plots.explain import text_tokens as text_tokens
+from deepscope.plots.explain import top_losses_figure as top_losses_figure
 from deepscope.plots.inspect import embedding_figure as embedding_figure
 from deepscope.plots.inspect import feature_maps_figure as feature_maps_figure
 from deepscope.plots.inspect import filters_figure as filters_figure
@@ -31,7 +33,9 @@ __all__ = [
     "attribution_figure",
     "faithfulness_figure",
     "highlighted_text_html",
+    "reliability_figure",
     "text_tokens",
+    "top_losses_figure",
     "embedding_figure",
     "feature_maps_figure",
     "filters_figure",

@@ -14,10 +14,17 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from deepscope.errors import invalid
-from deepscope.explain import Attribution, Faithfulness
+from deepscope.explain import Attribution, Faithfulness, Interpretation
 from deepscope.plots.training import new_figure
 
-__all__ = ["attribution_figure", "faithfulness_figure", "highlighted_text_html", "text_tokens"]
+__all__ = [
+    "attribution_figure",
+    "faithfulness_figure",
+    "highlighted_text_html",
+    "reliability_figure",
+    "text_tokens",
+    "top_losses_figure",
+]
 
 DIVERGING = "RdBu_r"  # red = evidence for the target, blue = against
 
@@ -189,4 +196,72 @@ def faithfulness_figure(results: Sequence[Faithfulness]) -> Figure:
         ax.set_ylabel("probability of the target", fontsize=8)
         ax.set_ylim(-0.02, 1.02)
         ax.legend(fontsize=7)
+    return fig
+
+
+def reliability_figure(interpretation: Interpretation) -> Figure:
+    """Reliability diagram: accuracy against mean confidence per bin (bars), the diagonal of a
+    perfectly calibrated model, and the share of samples per bin below; ECE in the title."""
+    cal = interpretation.calibration()
+    centers = (cal.edges[:-1] + cal.edges[1:]) / 2
+    width = cal.edges[1] - cal.edges[0]
+    fig = new_figure(4.2, 4.6)
+    top, bottom = fig.subplots(2, 1, height_ratios=(3, 1), sharex=True)
+    filled = cal.counts > 0
+    top.bar(centers[filled], cal.accuracy[filled], width=width * 0.9, color="tab:blue", label="accuracy")
+    top.bar(
+        centers[filled],
+        cal.confidence[filled] - cal.accuracy[filled],
+        bottom=cal.accuracy[filled],
+        width=width * 0.9,
+        color="tab:red",
+        alpha=0.35,
+        label="gap to confidence",
+    )
+    top.plot([0, 1], [0, 1], color="black", linestyle="--", linewidth=1)
+    top.set_ylim(0, 1)
+    top.set_ylabel("accuracy", fontsize=8)
+    top.set_title(f"reliability (ECE {cal.ece:.3f})", fontsize=9)
+    top.legend(fontsize=7, loc="upper left")
+    bottom.bar(centers, cal.counts / max(cal.counts.sum(), 1), width=width * 0.9, color="gray")
+    bottom.set_xlabel("confidence (max probability)", fontsize=8)
+    bottom.set_ylabel("share", fontsize=8)
+    bottom.set_xlim(0, 1)
+    return fig
+
+
+def top_losses_figure(
+    inputs: np.ndarray,
+    interpretation: Interpretation,
+    indices: Sequence[int],
+    attribution: Attribution | None = None,
+) -> Figure:
+    """The top-loss images (``inputs[indices]``, (N, C, H, W)), each titled predicted / true /
+    probability of the prediction / loss, with the attribution's heatmap over it when given
+    (its rows are the same images, in ``indices`` order)."""
+    images = np.asarray(inputs)
+    cols = min(len(indices), 6)
+    rows = max(1, -(-len(indices) // cols))
+    fig = new_figure(1.7 * cols, 2.0 * rows)
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    losses = interpretation.losses
+    for ax in axes:
+        ax.set_axis_off()
+    for k, i in enumerate(indices):
+        image = images[i].astype(np.float64)
+        shown = image[0] if image.shape[0] == 1 else np.moveaxis(image[:3], 0, -1)
+        shown = (shown - shown.min()) / (np.ptp(shown) or 1.0)
+        ax = axes[k]
+        ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=1)
+        if attribution is not None:
+            heat = attribution.heatmap()[k].numpy()
+            scale = _symmetric(heat)
+            ax.imshow(heat, cmap=DIVERGING, vmin=-scale, vmax=scale, alpha=0.5)
+        pred, true = int(interpretation.y_pred[i]), int(interpretation.y_true[i])
+        ax.set_title(
+            f"{interpretation.classes[pred]} / {interpretation.classes[true]}\n"
+            f"p={interpretation.probs[i, pred]:.2f} loss={losses[i]:.2f}",
+            fontsize=7,
+            color="tab:red" if pred != true else "black",
+        )
     return fig

@@ -2,8 +2,9 @@
 
 The report holds a summary of the run (model, data, recipe, best epoch, speed, library
 versions), the test scores of its task, the learning curves, and the test predictions drawn
-the way the data is read: for classifiers a per-class table, the confusion matrix and a grid
-of test images (mistakes first); for forecasts the series' history, the truth and the
+the way the data is read: for classifiers a per-class table, the confusion matrix, a grid
+of test images (mistakes first) and an interpretation (most-confused pairs, calibration, the
+top losses with an explanation of each); for forecasts the series' history, the truth and the
 model's forecast beside the seasonal-naive one; for videos the predicted next frames beside
 the true ones; for seq2seq the wrong answers. Then every extra section listed in
 ``figures/sections.json`` (see :mod:`deepscope.report.sections`).
@@ -111,6 +112,8 @@ def render_report(run: Run) -> str:
         )
     if evaluation is not None:
         sections.extend(_prediction_sections(evaluation, run.data, figures_dir))
+    if isinstance(evaluation, Evaluation) and run.model is not None:
+        sections.append(_interpretation_section(run, evaluation, figures_dir))
     sections.extend(extras)
 
     env = Environment(
@@ -285,6 +288,21 @@ def _prediction_sections(evaluation: AnyEvaluation, data: Dataset, figures_dir: 
             )
         ]
     return []
+
+
+def _interpretation_section(run: Run, evaluation: Evaluation, figures_dir: Path) -> Section:
+    from deepscope.report.interpretation import interpretation_figures
+
+    tokens = None
+    vocab = Path(run.path) / "vocab.json"
+    if run.data.kind == "text" and vocab.is_file():
+        from deepscope.data import Vocabulary
+
+        tokens = Vocabulary.load(vocab).tokens
+    _, text, figures = interpretation_figures(
+        run.model, run.data, evaluation.y_true, evaluation.probs, evaluation.classes, figures_dir, tokens=tokens
+    )
+    return Section("Interpretation", text, [_embed(png, caption) for png, caption in figures])
 
 
 # ----------------------------------------------------------------------------- text

@@ -1,0 +1,82 @@
+"""The report's "Interpretation" section for classifiers: most-confused pairs, calibration
+(reliability diagram, ECE) and the top losses with an explanation of each.
+
+The explanation method is the first that applies of Grad-CAM (CNNs), integrated gradients
+and occlusion (the same default as ``deepscope explain``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from deepscope import explain
+from deepscope.data import Dataset
+
+__all__ = ["TOP_LOSSES", "default_method", "interpretation_figures"]
+
+TOP_LOSSES = 12  # images in the top-losses grid; texts and series show the first 3
+
+
+def default_method(model: torch.nn.Module, kind: str) -> str:
+    """Grad-CAM where the model has a convolution, else integrated gradients, else occlusion."""
+    applicable = explain.applicable_methods(model, kind)
+    return next(m for m in ("gradcam", "integrated_gradients", "occlusion") if m in applicable)
+
+
+def interpretation_figures(
+    model: torch.nn.Module,
+    data: Dataset,
+    y_true: Any,
+    probs: Any,
+    classes: list[str],
+    figures_dir: Path,
+    *,
+    tokens: list[str] | None = None,
+    split: str = "test",
+    k: int = TOP_LOSSES,
+) -> tuple[explain.Interpretation, str, list[tuple[Path, str]]]:
+    """(the interpretation, a summary text, [(png, caption)]) for one split of a classifier run;
+    the figures are written to ``figures_dir`` as ``interpret_*.png`` (``interpret_val_*.png``
+    for the validation split)."""
+    from deepscope.plots import attribution_figure, reliability_figure, save_figure, top_losses_figure
+
+    result = explain.interpret(y_true, probs, classes)
+    prefix = "interpret" if split == "test" else f"interpret_{split}"  # the report's are the test split's
+    figures = [
+        (
+            save_figure(reliability_figure(result), figures_dir / f"{prefix}_reliability.png"),
+            f"Reliability on the {split} split: accuracy per confidence bin against the diagonal of a "
+            "calibrated model; the lower panel shows where the predictions fall.",
+        )
+    ]
+    inputs = getattr(data, split).tensors[0]
+    if len(inputs) != len(result.y_true) or data.kind not in ("image", "series", "text"):
+        return result, result.text(), figures
+    method = default_method(model, data.kind)
+    shown = k if data.kind == "image" else min(k, 3)
+    top = result.top_losses(shown)
+    batch = inputs[torch.as_tensor(top)]
+    attribution = explain.explain(model, batch, target=torch.as_tensor(result.y_pred[top]), method=method)
+    if data.kind == "image":
+        fig = top_losses_figure(inputs.numpy(), result, top, attribution)
+        figures.append(
+            (
+                save_figure(fig, figures_dir / f"{prefix}_top_losses.png"),
+                f"The {len(top)} {split} images with the highest loss (predicted / true, the prediction's "
+                f"probability, the loss), with {method} of the predicted class over each.",
+            )
+        )
+    else:
+        for n, i in enumerate(top):
+            fig = attribution_figure(attribution, n, classes=classes, tokens=tokens)
+            true = classes[int(result.y_true[i])]
+            figures.append(
+                (
+                    save_figure(fig, figures_dir / f"{prefix}_top_loss_{n + 1}.png"),
+                    f"Top loss {n + 1}: {split} sample {int(i)}, true class {true}; {method} of the predicted class.",
+                )
+            )
+    return result, result.text() + f"\nExplanations: {method}.", figures
