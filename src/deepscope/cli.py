@@ -587,6 +587,48 @@ def cmd_interpret(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    import torch
+
+    from deepscope import explain, plots, runs
+    from deepscope.atomic import write_json
+    from deepscope.data import CUES, read_image
+    from deepscope.errors import InvalidArgumentError
+
+    run = runs.open_run(args.run)
+    if run.data.kind != "image" or run.data.task != "classification":
+        raise InvalidArgumentError(f"`deepscope audit` takes image classifiers; {args.run} is {run.data.kind} data.")
+    classes = run.data.classes
+    settings = run.data.info.get("shortcut", {})
+    cue = args.cue or settings.get("cue")
+    cue_class = args.cue_class if args.cue_class is not None else settings.get("class")
+    if (cue is None) != (cue_class is None):
+        raise InvalidArgumentError("`--cue` and `--cue-class` go together (the cue and the class it may stand for).")
+    cue_index = _explain_target(cue_class, classes) if cue_class is not None else None
+    region = args.region or cue
+    if region is None:
+        raise InvalidArgumentError(
+            f"Say what to audit: --region {'|'.join(CUES)}|MASK.png, and/or --cue CUE --cue-class CLASS "
+            "(runs trained on shortcut: data know their cue)."
+        )
+    if region not in CUES:
+        c, h, w = run.data.input_shape
+        region = read_image(_checked_file(region, "region mask"), (1, h, w))[0] > 0.5
+    x, y = run.data.test.tensors
+    generator = torch.Generator().manual_seed(args.seed)
+    pick = torch.randperm(len(y), generator=generator)[: args.n]
+    result = explain.audit(
+        run.model, x[pick], y[pick], classes, region=region, cue=cue, cue_class=cue_index, method=args.method
+    )
+    _print(result.text())
+    out = run.path / "figures"
+    write_json(run.path / "audit.json", result.to_dict())
+    _print(f"  {run.path / 'audit.json'}")
+    if result.examples:
+        _print(f"  {plots.save_figure(plots.audit_figure(result, classes), out / 'audit_examples.png')}")
+    return 0
+
+
 CONV_EXAMPLES = ("cross", "ell", "digit")
 
 
@@ -927,6 +969,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=("test", "val"), default="test", help="split to interpret")
     p.add_argument("--k", type=_int_in(1, 100), default=12, help="top losses shown")
     p.set_defaults(func=cmd_interpret)
+
+    p = _command(
+        sub,
+        "audit",
+        "does an image classifier rely on a spurious cue or region (the 'wolf = snow' failure)?",
+        "audit an image run for a shortcut: add the cue to the test images of the other classes and "
+        "count the predictions it flips, compare the cue class's recall with and without it, and "
+        "measure the share of the attribution inside the region; prints a verdict with the numbers "
+        "(RUN/audit.json) and draws the most telling examples (RUN/figures/audit_examples.png).",
+    )
+    p.add_argument("run", type=run_folder, help="run folder")
+    p.add_argument(
+        "--region", metavar="REGION", help="border, corner, background, tint, or a mask image (white = region)"
+    )
+    p.add_argument(
+        "--cue", choices=("border", "corner", "background", "tint"), help="suspected cue (default: the run's)"
+    )
+    p.add_argument("--cue-class", metavar="CLASS", help="class the cue may stand for, by name or index")
+    p.add_argument("--n", type=_int_in(1, 100_000), default=1000, help="test images audited (a seeded sample)")
+    p.add_argument("--seed", type=_int_in(0, 2**32 - 1), default=0, help="seed of the sample")
+    p.add_argument(
+        "--method",
+        choices=("gradcam", "saliency", "integrated_gradients", "smoothgrad", "occlusion"),
+        help="attribution method (default: gradcam for CNNs, else integrated_gradients)",
+    )
+    p.set_defaults(func=cmd_audit)
 
     return parser
 

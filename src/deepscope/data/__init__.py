@@ -5,6 +5,7 @@ from deepscope.data import cifar as cifar  # registers 'cifar10'
 from deepscope.data import folders as folders  # registers 'images'
 from deepscope.data import forecast as forecast  # registers 'series'
 from deepscope.data import idx as idx  # registers 'mnist', 'fashion-mnist'
+from deepscope.data import shortcut as shortcut  # registers 'shortcut'
 from deepscope.data import synthetic as synthetic  # registers 'addition', 'moving_squares'
 from deepscope.data import text as text  # registers 'text', 'imdb'
 from deepscope.data import ucr as ucr  # registers 'ucr'
@@ -20,6 +21,10 @@ from deepscope.data.idx import read_idx as read_idx
 from deepscope.data.images import open_image as open_image
 from deepscope.data.images import read_image as read_image
 from deepscope.data.images import to_array as to_array
+from deepscope.data.shortcut import CUES as CUES
+from deepscope.data.shortcut import add_cue as add_cue
+from deepscope.data.shortcut import cue_region as cue_region
+from deepscope.data.shortcut import cue_swapped as cue_swapped
 from deepscope.data.spec import Baseline as Baseline
 from deepscope.data.spec import Dataset as Dataset
 from deepscope.data.spec import split_train_val as split_train_val
@@ -34,6 +39,10 @@ from deepscope.data.tokenizer import tokenize as tokenize
 from deepscope.data.ucr import read_series as read_series
 
 __all__ = [
+    "CUES",
+    "add_cue",
+    "cue_region",
+    "cue_swapped",
     "Corpus",
     "Vocabulary",
     "forecast_inputs",

@@ -48,7 +48,8 @@ def load(spec: str, *, val_fraction: float = 0.1, seed: int = 0, download: bool 
         before = " before the settings" if where else ""
         raise DataError(f"Dataset {name!r} needs a path{before}: '{name}:PATH', where PATH is {entry.meta['expects']}.")
     dataset = entry.builder(path, val_fraction=val_fraction, seed=seed, download=download)
-    dataset.spec = _absolute_spec(name, where) if where else spec
+    if not dataset.spec:  # a loader that wraps another spec sets its own (shortcut:...)
+        dataset.spec = _absolute_spec(name, where) if where else spec
     dataset.info["split"] = {"val_fraction": val_fraction, "seed": seed}  # run folders reload the same split
     return dataset
 

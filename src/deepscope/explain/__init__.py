@@ -14,6 +14,8 @@ from deepscope.explain.attribution import Attribution as Attribution
 from deepscope.explain.attribution import applicable_methods as applicable_methods
 from deepscope.explain.attribution import explain as explain
 from deepscope.explain.attribution import input_kind as input_kind
+from deepscope.explain.audit import AuditResult as AuditResult
+from deepscope.explain.audit import audit as audit
 from deepscope.explain.faithfulness import Faithfulness as Faithfulness
 from deepscope.explain.faithfulness import faithfulness as faithfulness
 from deepscope.explain.features import feature_mask as feature_mask
@@ -28,11 +30,13 @@ from deepscope.explain.interpret import interpret as interpret
 __all__ = [
     "METHODS",
     "Attribution",
+    "AuditResult",
     "Calibration",
     "ConfusedPair",
     "Interpretation",
     "Faithfulness",
     "applicable_methods",
+    "audit",
     "explain",
     "faithfulness",
     "feature_mask",

@@ -2,6 +2,7 @@
 besides ``report``)."""
 
 from deepscope.plots.explain import attribution_figure as attribution_figure
+from deepscope.plots.explain import audit_figure as audit_figure
 from deepscope.plots.explain import faithfulness_figure as faithfulness_figure
 from deepscope.plots.explain import highlighted_text_html as highlighted_text_html
 from deepscope.plots.explain import reliability_figure as reliability_figure
@@ -31,6 +32,7 @@ from deepscope.plots.words import word_map_figure as word_map_figure
 
 __all__ = [
     "attribution_figure",
+    "audit_figure",
     "faithfulness_figure",
     "highlighted_text_html",
     "reliability_figure",

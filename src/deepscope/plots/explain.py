@@ -14,11 +14,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from deepscope.errors import invalid
-from deepscope.explain import Attribution, Faithfulness, Interpretation
+from deepscope.explain import Attribution, AuditResult, Faithfulness, Interpretation
 from deepscope.plots.training import new_figure
 
 __all__ = [
     "attribution_figure",
+    "audit_figure",
     "faithfulness_figure",
     "highlighted_text_html",
     "reliability_figure",
@@ -264,4 +265,32 @@ def top_losses_figure(
             fontsize=7,
             color="tab:red" if pred != true else "black",
         )
+    return fig
+
+
+def audit_figure(result: AuditResult, classes: Sequence[str]) -> Figure:
+    """The audit's most telling examples: each clean image with its prediction, then the same
+    image with the cue and the attribution heatmap, with the prediction it now gets."""
+    ex = result.examples
+    if not ex or len(ex.get("inputs", ())) == 0:
+        raise invalid("result", "an audit run with a cue (it keeps examples)", result.region)
+    n = len(ex["inputs"])
+    fig = new_figure(1.6 * n, 3.6)
+    axes = fig.subplots(2, n, squeeze=False)
+    for k in range(n):
+        for row, key in enumerate(("inputs", "cued")):
+            image = ex[key][k].float().numpy()
+            shown = image[0] if image.shape[0] == 1 else np.moveaxis(image[:3], 0, -1)
+            ax = axes[row, k]
+            ax.imshow(np.clip(shown, 0, 1), cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=1)
+            pred = int(ex["clean_pred" if row == 0 else "cued_pred"][k])
+            if row == 1:
+                heat = ex["heatmaps"][k].numpy()
+                ax.imshow(heat, cmap="Reds", vmin=0, vmax=float(heat.max()) or 1.0, alpha=0.5)
+            true = classes[int(ex["labels"][k])]
+            title = f"{true}: {classes[pred]}" if row == 0 else f"+{result.cue}: {classes[pred]}"
+            ax.set_title(title, fontsize=7, color="tab:red" if classes[pred] != true else "black")
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.suptitle(f"The model {result.verdict}", fontsize=9)
     return fig
