@@ -27,6 +27,7 @@ ALLOWED = {
     "plots": BASE | {"mechanics", "inspect", "explain"},
     "report": BASE | {"plots", "train", "data", "inspect", "explain"},
     "runs": BASE | {"data", "zoo", "train", "nn"},
+    "notebook": BASE | {"plots"},  # IPython display formatters (registered by type name)
     "cli": None,  # checked separately: only public API, imported inside functions
     "__init__": None,
 }

@@ -27,6 +27,7 @@ _SUBMODULES = (
     "runs",
     "recipe",
     "limits",
+    "notebook",
 )
 
 __all__ = ["__version__", "fit", "open_run", *_SUBMODULES]
@@ -56,3 +57,16 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+def _register_notebook_display() -> None:
+    """Inside IPython/Jupyter, show runs and explanations as HTML (deepscope.notebook)."""
+    import sys
+
+    if "IPython" in sys.modules:
+        from deepscope.notebook import register
+
+        register()
+
+
+_register_notebook_display()
