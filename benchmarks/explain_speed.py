@@ -88,7 +88,7 @@ def main() -> None:
         for batch in (10, 256):
             explainer = LimeImageExplainer(random_state=0)
             theirs[batch] = median_time(
-                lambda b=batch: explainer.explain_instance(
+                lambda b=batch, explainer=explainer: explainer.explain_instance(
                     photo.astype(np.float64),
                     classifier,
                     labels=(target,),

@@ -6,6 +6,7 @@ from deepscope.plots.explain import audit_figure as audit_figure
 from deepscope.plots.explain import faithfulness_figure as faithfulness_figure
 from deepscope.plots.explain import highlighted_text_html as highlighted_text_html
 from deepscope.plots.explain import reliability_figure as reliability_figure
+from deepscope.plots.explain import series_predictions_figure as series_predictions_figure
 from deepscope.plots.explain import text_tokens as text_tokens
 from deepscope.plots.explain import top_losses_figure as top_losses_figure
 from deepscope.plots.inspect import embedding_figure as embedding_figure
@@ -36,6 +37,7 @@ __all__ = [
     "faithfulness_figure",
     "highlighted_text_html",
     "reliability_figure",
+    "series_predictions_figure",
     "text_tokens",
     "top_losses_figure",
     "embedding_figure",

@@ -23,6 +23,7 @@ __all__ = [
     "faithfulness_figure",
     "highlighted_text_html",
     "reliability_figure",
+    "series_predictions_figure",
     "text_tokens",
     "top_losses_figure",
 ]
@@ -293,4 +294,44 @@ def audit_figure(result: AuditResult, classes: Sequence[str]) -> Figure:
             ax.set_xticks([])
             ax.set_yticks([])
     fig.suptitle(f"The model {result.verdict}", fontsize=9)
+    return fig
+
+
+def series_predictions_figure(
+    series: np.ndarray,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    probs: np.ndarray,
+    classes: Sequence[str],
+    *,
+    per_class: int = 3,
+) -> Figure:
+    """Test series (N, C, L) by true class: one row per class, up to ``per_class`` examples
+    (mistakes first), every channel drawn, titled with the prediction and its probability
+    (red when wrong)."""
+    x = np.asarray(series, dtype=np.float64)
+    y_true, y_pred, probs = np.asarray(y_true), np.asarray(y_pred), np.asarray(probs)
+    if x.ndim != 3 or len(x) != len(y_true):
+        raise invalid("series", "an array (N, C, L) with one label per series", x.shape)
+    rows = [c for c in range(len(classes)) if (y_true == c).any()][:12]
+    fig = new_figure(2.6 * per_class, 1.5 * max(1, len(rows)))
+    axes = fig.subplots(max(1, len(rows)), per_class, squeeze=False)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for r, c in enumerate(rows):
+        members = np.flatnonzero(y_true == c)
+        order = members[np.argsort(y_pred[members] == c, kind="stable")][:per_class]  # mistakes first
+        for k, i in enumerate(order):
+            ax = axes[r, k]
+            ax.set_axis_on()
+            for channel in x[i]:
+                ax.plot(channel, linewidth=0.8)
+            wrong = y_pred[i] != c
+            ax.set_title(
+                f"{classes[c]}: {classes[int(y_pred[i])]} ({probs[i, int(y_pred[i])]:.2f})",
+                fontsize=7,
+                color="tab:red" if wrong else "black",
+            )
+            ax.set_xticks([])
+            ax.tick_params(labelsize=5)
     return fig

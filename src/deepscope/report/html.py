@@ -50,6 +50,7 @@ class Section:
     title: str
     text: str = ""
     figures: list[Figure] = field(default_factory=list)
+    html: str = ""  # markup built by deepscope with every user string escaped (highlighted text)
 
 
 def write_report(run: Run, path: str | Path | None = None) -> Path:
@@ -213,6 +214,27 @@ def _prediction_sections(evaluation: AnyEvaluation, data: Dataset, figures_dir: 
     from deepscope.plots import forecast_figure, next_frames_figure, prediction_grid, save_figure
 
     if isinstance(evaluation, Evaluation):
+        if data.kind == "series":
+            from deepscope.plots import series_predictions_figure
+
+            png = save_figure(
+                series_predictions_figure(
+                    data.test.tensors[0].numpy(),
+                    evaluation.y_true,
+                    evaluation.y_pred,
+                    evaluation.probs,
+                    evaluation.classes,
+                ),
+                figures_dir / "series_predictions.png",
+            )
+            return [
+                Section(
+                    "Test predictions",
+                    "Test series by true class (one row each, every channel drawn), titled true class: "
+                    "prediction (probability); mistakes first, in red.",
+                    [_embed(png, "Test series with their predictions.")],
+                )
+            ]
         if data.kind != "image":
             return []
         png = save_figure(
@@ -299,10 +321,15 @@ def _interpretation_section(run: Run, evaluation: Evaluation, figures_dir: Path)
         from deepscope.data import Vocabulary
 
         tokens = Vocabulary.load(vocab).tokens
-    _, text, figures = interpretation_figures(
+    result, text, figures = interpretation_figures(
         run.model, run.data, evaluation.y_true, evaluation.probs, evaluation.classes, figures_dir, tokens=tokens
     )
-    return Section("Interpretation", text, [_embed(png, caption) for png, caption in figures])
+    markup = ""
+    if tokens is not None:
+        from deepscope.report.interpretation import highlighted_top_losses
+
+        markup = highlighted_top_losses(run.model, run.data, result, tokens)
+    return Section("Interpretation", text, [_embed(png, caption) for png, caption in figures], html=markup)
 
 
 # ----------------------------------------------------------------------------- text

@@ -15,7 +15,7 @@ import torch
 from deepscope import explain
 from deepscope.data import Dataset
 
-__all__ = ["TOP_LOSSES", "default_method", "interpretation_figures"]
+__all__ = ["TOP_LOSSES", "default_method", "highlighted_top_losses", "interpretation_figures"]
 
 TOP_LOSSES = 12  # images in the top-losses grid; texts and series show the first 3
 
@@ -80,3 +80,32 @@ def interpretation_figures(
                 )
             )
     return result, result.text() + f"\nExplanations: {method}.", figures
+
+
+def highlighted_top_losses(
+    model: torch.nn.Module, data: Dataset, result: explain.Interpretation, tokens: list[str], k: int = 6
+) -> str:
+    """The ``k`` test texts with the highest loss as HTML, each token highlighted by its
+    attribution to the predicted class (red for, blue against); every word is escaped."""
+    import html
+
+    from deepscope.plots import highlighted_text_html, text_tokens
+
+    inputs = data.test.tensors[0]
+    top = result.top_losses(k)
+    method = default_method(model, "text")
+    attribution = explain.explain(
+        model, inputs[torch.as_tensor(top)], target=torch.as_tensor(result.y_pred[top]), method=method
+    )
+    parts = [f"<p>The {len(top)} test texts with the highest loss; tokens coloured by {method} of the prediction.</p>"]
+    for n, i in enumerate(top):
+        ids = inputs[i].tolist()
+        keep = [j for j, t in enumerate(ids) if t != 0]
+        words = text_tokens([ids[j] for j in keep], tokens)
+        pred, true = int(result.y_pred[i]), int(result.y_true[i])
+        head = html.escape(
+            f"sample {int(i)}: true {result.classes[true]}, predicted {result.classes[pred]} "
+            f"({result.probs[i, pred]:.2f})"
+        )
+        parts.append(f"<h3>{head}</h3>" + highlighted_text_html(words, attribution.values[n].numpy()[keep]))
+    return "\n".join(parts)
