@@ -59,7 +59,9 @@ def main() -> None:
                 plots.save_figure(plots.audit_figure(result, clean.classes), out)
                 print(f"wrote {out}")
     print(f"\n{args.model} on {args.data}, cue {args.cue} on class {args.cls}, {len(pick)} clean test images")
-    print("| model | clean test accuracy | flips | recall of the cue class, clean / with cue | attribution in region | verdict |")
+    print(
+        "| model | clean test accuracy | flips | recall of the cue class, clean / with cue | attribution in region | verdict |"
+    )
     print("|---|---|---|---|---|---|")
     for name, _, r in rows:
         print(
