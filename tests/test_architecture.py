@@ -28,6 +28,7 @@ ALLOWED = {
     "report": BASE | {"plots", "train", "data", "inspect", "explain"},
     "runs": BASE | {"data", "zoo", "train", "nn"},
     "notebook": BASE | {"plots"},  # IPython display formatters (registered by type name)
+    "serve": None,  # like cli: the public API only
     "cli": None,  # checked separately: only public API, imported inside functions
     "__init__": None,
 }

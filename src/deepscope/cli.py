@@ -629,6 +629,22 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from deepscope.errors import InvalidArgumentError
+
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise InvalidArgumentError(
+            "`deepscope serve` needs FastAPI and uvicorn: pip install 'deepscope[serve]'."
+        ) from None
+    from deepscope.serve import serve
+
+    serve(args.runs, host=args.host, port=args.port, echo=_print)
+    return 0
+
+
 CONV_EXAMPLES = ("cross", "ell", "digit")
 
 
@@ -995,6 +1011,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="attribution method (default: gradcam for CNNs, else integrated_gradients)",
     )
     p.set_defaults(func=cmd_audit)
+
+    p = _command(
+        sub,
+        "serve",
+        "a local explorer in the browser: predictions, feature maps and explanations of runs",
+        "serve a local web app (127.0.0.1 by default) to explore trained runs: pick a test example, draw "
+        "a digit, upload an image or a series CSV or paste a text, and see the prediction, the class "
+        "probabilities, the feature maps and explanations side by side, for several runs at once. "
+        "Run folders are only read.",
+    )
+    p.add_argument("runs", nargs="+", type=run_folder, metavar="RUN", help="run folders")
+    p.add_argument("--port", type=_int_in(1, 65535), default=8000, help="TCP port")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (anything else exposes the models)")
+    p.set_defaults(func=cmd_serve)
 
     return parser
 
