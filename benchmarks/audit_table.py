@@ -29,6 +29,7 @@ def main() -> None:
     parser.add_argument("--class", dest="cls", default="7")
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs (say so when you report it)")
     parser.add_argument("--n", type=int, default=1000, help="test images audited")
+    parser.add_argument("--method", help="attribution method of the audit (default: the audit's)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--figures", help="folder for the audit example figures")
     args = parser.parse_args()
@@ -51,7 +52,9 @@ def main() -> None:
         pick = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))[: args.n]
         cue_class = trained["snow"].data.info["shortcut"]["class_index"]
         for name, run in trained.items():
-            result = explain.audit(run.model, x[pick], y[pick], clean.classes, cue=args.cue, cue_class=cue_class)
+            result = explain.audit(
+                run.model, x[pick], y[pick], clean.classes, cue=args.cue, cue_class=cue_class, method=args.method
+            )
             rows.append((name, run, result))
             if args.figures:
                 Path(args.figures).mkdir(parents=True, exist_ok=True)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import re
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from deepscope.cli import main
@@ -73,21 +71,9 @@ def test_gradcam_on_a_dense_run_names_what_applies(tmp_path, capsys):
     assert "one of saliency, integrated_gradients" in err and "needs a Conv2d layer" in err
 
 
-def test_a_text_run_credits_the_sentiment_word(tmp_path, monkeypatch, capsys):
+def test_a_text_run_credits_the_sentiment_word(tmp_path, monkeypatch, capsys, reviews_csv):
     monkeypatch.setenv("DEEPSCOPE_HOME", str(tmp_path / "home"))
-    good = ["great", "wonderful", "superb", "loved", "brilliant"]
-    bad = ["awful", "terrible", "boring", "hated", "dreadful"]
-    filler = ["the", "film", "plot", "was", "acting", "really", "quite", "cast"]
-    gen = torch.Generator().manual_seed(0)
-    rows = []
-    for i in range(200):
-        words = [filler[int(j)] for j in torch.randint(0, len(filler), (6,), generator=gen)]
-        pool = good if i % 2 else bad
-        words.insert(int(torch.randint(0, 6, (1,), generator=gen)), pool[int(torch.randint(0, 5, (1,), generator=gen))])
-        rows.append((" ".join(words), "pos" if i % 2 else "neg"))
-    path = tmp_path / "reviews.csv"
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows([("text", "label"), *rows])
+    path = reviews_csv()
     run = tmp_path / "run"
     spec = f"text:{path}?maxlen=10&max_words=100"
     train = ["train", "imdb_cnn", "--data", spec, "--epochs", "8", "--lr", "0.01", "--batch-size", "16"]

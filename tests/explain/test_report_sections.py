@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import re
-
-import torch
 
 from deepscope.cli import main
 
@@ -20,18 +17,9 @@ def test_a_series_run_report_draws_series_by_class_and_explains_top_losses(tmp_p
     assert len(list((run / "figures").glob("interpret_top_loss_*.png"))) == 3
 
 
-def test_a_text_run_report_highlights_the_top_losses(tmp_path, monkeypatch):
+def test_a_text_run_report_highlights_the_top_losses(tmp_path, monkeypatch, reviews_csv):
     monkeypatch.setenv("DEEPSCOPE_HOME", str(tmp_path / "home"))
-    gen = torch.Generator().manual_seed(0)
-    good, bad, filler = ["great", "superb"], ["awful", "dreadful"], ["the", "film", "plot", "was"]
-    rows = []
-    for i in range(120):
-        words = [filler[int(j)] for j in torch.randint(0, 4, (5,), generator=gen)]
-        words.insert(2, (good if i % 2 else bad)[int(torch.randint(0, 2, (1,), generator=gen))])
-        rows.append((" ".join(words), "pos" if i % 2 else "neg"))
-    path = tmp_path / "reviews.csv"
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows([("text", "label"), *rows])
+    path = reviews_csv(n=120)
     run = tmp_path / "run"
     spec = f"text:{path}?maxlen=8&max_words=50"
     assert main(["train", "imdb_cnn", "--data", spec, "--epochs", "2", "--out", str(run), "--quiet"]) == 0

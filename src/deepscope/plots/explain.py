@@ -78,6 +78,15 @@ def attribution_figure(
     return _text_figure(items, index, classes, tokens, max_tokens)
 
 
+def _displayable(image: np.ndarray, *, rescale: bool = True) -> np.ndarray:
+    """One image (C, H, W) as imshow takes it: (H, W) grey or (H, W, 3) colour, min-max scaled
+    to [0, 1] (``rescale``) or clipped to it."""
+    shown = image[0] if image.shape[0] == 1 else np.moveaxis(image[:3], 0, -1)
+    if not rescale:
+        return np.clip(shown, 0, 1)
+    return (shown - shown.min()) / (np.ptp(shown) or 1.0)
+
+
 def _symmetric(values: np.ndarray) -> float:
     scale = float(np.abs(values).max())
     return scale if scale > 0 else 1.0
@@ -85,8 +94,7 @@ def _symmetric(values: np.ndarray) -> float:
 
 def _image_figure(items: list[Attribution], index: int, classes) -> Figure:
     image = items[0].inputs[index].float().numpy()  # (C, H, W)
-    shown = image[0] if image.shape[0] == 1 else np.moveaxis(image[:3], 0, -1)
-    shown = (shown - shown.min()) / (np.ptp(shown) or 1.0)
+    shown = _displayable(image)
     grey = shown if shown.ndim == 2 else shown.mean(axis=-1)
     fig = new_figure(2.2 * (len(items) + 1), 2.6)
     axes = fig.subplots(1, len(items) + 1, squeeze=False)[0]
@@ -251,8 +259,7 @@ def top_losses_figure(
         ax.set_axis_off()
     for k, i in enumerate(indices):
         image = images[i].astype(np.float64)
-        shown = image[0] if image.shape[0] == 1 else np.moveaxis(image[:3], 0, -1)
-        shown = (shown - shown.min()) / (np.ptp(shown) or 1.0)
+        shown = _displayable(image)
         ax = axes[k]
         ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=1)
         if attribution is not None:
@@ -281,9 +288,9 @@ def audit_figure(result: AuditResult, classes: Sequence[str]) -> Figure:
     for k in range(n):
         for row, key in enumerate(("inputs", "cued")):
             image = ex[key][k].float().numpy()
-            shown = image[0] if image.shape[0] == 1 else np.moveaxis(image[:3], 0, -1)
+            shown = _displayable(image, rescale=False)
             ax = axes[row, k]
-            ax.imshow(np.clip(shown, 0, 1), cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=1)
+            ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=1)
             pred = int(ex["clean_pred" if row == 0 else "cued_pred"][k])
             if row == 1:
                 heat = ex["heatmaps"][k].numpy()
