@@ -165,8 +165,9 @@ def test_report_skips_the_prediction_grid_for_series(tmp_path, trained):
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
     run = deepscope.train.fit(model, data, epochs=1, out=tmp_path / "run", progress=False)
     html = write_report(run).read_text()
-    assert "<h2>Confusion matrix</h2>" in html and "Test predictions" not in html
-    assert not (run.path / "figures" / "predictions.png").exists()
+    assert "<h2>Confusion matrix</h2>" in html
+    assert not (run.path / "figures" / "predictions.png").exists()  # no image grid: series drawn as lines
+    assert "Test series by true class" in html and (run.path / "figures" / "series_predictions.png").is_file()
     assert "torch.nn.modules.container.Sequential" in html
 
 
