@@ -497,7 +497,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.compare or args.method == "all":
         methods = applicable
     elif args.method is None:
-        methods = [next(m for m in ("gradcam", "integrated_gradients", "occlusion") if m in applicable)]
+        methods = [explain.default_method(run.model, kind)]
     else:
         methods = [args.method]
     target = _explain_target(args.target, classes)

@@ -12,6 +12,7 @@ ids (N, L). Results are plain objects; the figures live in ``deepscope.plots``.
 from deepscope.explain.attribution import METHODS as METHODS
 from deepscope.explain.attribution import Attribution as Attribution
 from deepscope.explain.attribution import applicable_methods as applicable_methods
+from deepscope.explain.attribution import default_method as default_method
 from deepscope.explain.attribution import explain as explain
 from deepscope.explain.attribution import input_kind as input_kind
 from deepscope.explain.audit import AuditResult as AuditResult
@@ -37,6 +38,7 @@ __all__ = [
     "Faithfulness",
     "applicable_methods",
     "audit",
+    "default_method",
     "explain",
     "faithfulness",
     "feature_mask",

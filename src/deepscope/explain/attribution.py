@@ -24,9 +24,10 @@ from torch import nn
 from deepscope.errors import UnknownNameError, invalid
 from deepscope.explain.features import PAD, feature_mask, segment_fill
 from deepscope.explain.lime import lime_weights
+from deepscope.inspect.inputs import model_device
 from deepscope.inspect.layers import get_layer
 
-__all__ = ["METHODS", "Attribution", "applicable_methods", "explain", "input_kind", "predict_probs"]
+__all__ = ["METHODS", "Attribution", "applicable_methods", "default_method", "explain", "input_kind", "predict_probs"]
 
 METHODS = ("gradcam", "saliency", "integrated_gradients", "smoothgrad", "occlusion", "lime", "shap")
 KINDS = ("image", "series", "text")
@@ -94,15 +95,9 @@ def input_kind(inputs: Any, kind: str | None = None) -> str:
     return "text"
 
 
-def _device(model: nn.Module) -> torch.device:
-    for p in model.parameters():
-        return p.device
-    return torch.device("cpu")
-
-
 def predict_probs(model: nn.Module, inputs: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """Softmax probabilities (N, K) of ``model`` on ``inputs``, batched, without gradients."""
-    device = _device(model)
+    device = model_device(model)
     out = []
     with torch.no_grad():
         for start in range(0, len(inputs), batch_size):
@@ -153,6 +148,13 @@ def applicable_methods(model: nn.Module, kind: str) -> list[str]:
             continue
         out.append(method)
     return out
+
+
+def default_method(model: nn.Module, kind: str) -> str:
+    """The method explain/interpret/audit use unless told: Grad-CAM where the model has a
+    convolution, else integrated gradients, else occlusion (which applies to every model)."""
+    applicable = applicable_methods(model, kind)
+    return next(m for m in ("gradcam", "integrated_gradients", "occlusion") if m in applicable)
 
 
 def _why_not(model: nn.Module, kind: str, method: str) -> str:
@@ -208,7 +210,7 @@ def explain(
             f"one of {', '.join(applicable_methods(model, kind))} for this {kind} model ({_why_not(model, kind, method)})",
             method,
         )
-    device = _device(model)
+    device = model_device(model)
     was_training = model.training
     model.eval()
     try:

@@ -26,7 +26,7 @@ from torch import nn
 
 from deepscope.data import CUES, add_cue, cue_region
 from deepscope.errors import invalid
-from deepscope.explain.attribution import applicable_methods, explain, predict_probs
+from deepscope.explain.attribution import default_method, explain, predict_probs
 
 __all__ = ["FLIP_THRESHOLD", "RATIO_THRESHOLD", "RECALL_GAP", "SHARE_THRESHOLD", "AuditResult", "audit"]
 
@@ -154,8 +154,7 @@ def audit(
     if region is None:
         raise invalid("region", "a region to measure (border, corner, background, tint or a mask) or a cue", None)
     if method is None:
-        applicable = applicable_methods(model, "image")
-        method = next(m for m in ("gradcam", "integrated_gradients", "occlusion") if m in applicable)
+        method = default_method(model, "image")
     labels = labels.to(torch.int64)
     was_training = model.training
     model.eval()

@@ -15,15 +15,9 @@ import torch
 from deepscope import explain
 from deepscope.data import Dataset
 
-__all__ = ["TOP_LOSSES", "default_method", "highlighted_top_losses", "interpretation_figures"]
+__all__ = ["TOP_LOSSES", "highlighted_top_losses", "interpretation_figures"]
 
 TOP_LOSSES = 12  # images in the top-losses grid; texts and series show the first 3
-
-
-def default_method(model: torch.nn.Module, kind: str) -> str:
-    """Grad-CAM where the model has a convolution, else integrated gradients, else occlusion."""
-    applicable = explain.applicable_methods(model, kind)
-    return next(m for m in ("gradcam", "integrated_gradients", "occlusion") if m in applicable)
 
 
 def interpretation_figures(
@@ -55,7 +49,7 @@ def interpretation_figures(
     inputs = getattr(data, split).tensors[0]
     if len(inputs) != len(result.y_true) or data.kind not in ("image", "series", "text"):
         return result, result.text(), figures
-    method = default_method(model, data.kind)
+    method = explain.default_method(model, data.kind)
     shown = k if data.kind == "image" else min(k, 3)
     top = result.top_losses(shown)
     batch = inputs[torch.as_tensor(top)]
@@ -93,7 +87,7 @@ def highlighted_top_losses(
 
     inputs = data.test.tensors[0]
     top = result.top_losses(k)
-    method = default_method(model, "text")
+    method = explain.default_method(model, "text")
     attribution = explain.explain(
         model, inputs[torch.as_tensor(top)], target=torch.as_tensor(result.y_pred[top]), method=method
     )

@@ -63,6 +63,7 @@ class Explorer:
             raise BadRequest("The explorer needs at least one run folder.")
         self.paths = [Path(p) for p in paths]
         self._runs: dict[int, Any] = {}
+        self._vocabs: dict[Path, Any] = {}
         self._runs_module = runs
         for path in self.paths:  # fail at start, not on the first request
             runs.open_run(path, load_data=False)
@@ -122,11 +123,13 @@ class Explorer:
         picture.save(buffer, format="PNG")
         return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
-    @staticmethod
-    def _vocab(run):
+    def _vocab(self, run):
+        """The run's vocabulary, read from vocab.json once per run (not per request)."""
         from deepscope.data import Vocabulary
 
-        return Vocabulary.load(run.path / "vocab.json")
+        if run.path not in self._vocabs:
+            self._vocabs[run.path] = Vocabulary.load(run.path / "vocab.json")
+        return self._vocabs[run.path]
 
     def _words(self, run, ids: list[int]) -> list[str]:
         tokens = self._vocab(run).tokens
