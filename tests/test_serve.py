@@ -39,6 +39,12 @@ def served(tmp_path_factory):
     assert after == before  # the explorer never writes into run folders
 
 
+def _decoded(uri: str) -> Image.Image:
+    header, _, body = uri.partition(",")
+    assert header == "data:image/png;base64"
+    return Image.open(io.BytesIO(base64.b64decode(body)))
+
+
 def _digit_data_url(colour_on_white: bool = True) -> str:
     canvas = np.full((196, 196), 255 if colour_on_white else 0, np.uint8)
     canvas[30:170, 90:110] = 0 if colour_on_white else 255  # a "1"
@@ -71,7 +77,10 @@ def test_a_test_example_gets_probabilities_feature_maps_and_explanations(served)
     assert len(probs) == 10 and abs(sum(probs) - 1) < 1e-4 and probs == sorted(probs, reverse=True)
     assert answer["predicted"] == answer["probabilities"][0]["class"]
     assert answer["feature_maps"].startswith("data:image/png;base64,")
+    assert answer["feature_map_captions"][0] == "input (1, 8, 8)" and "maps of 8x8" in answer["feature_map_captions"][1]
     assert sorted(answer["explanations"]) == ["gradcam", "lime"]
+    picture = _decoded(answer["explanations"]["gradcam"])  # the input beside its heatmap
+    assert picture.mode == "RGB" and picture.width > 2 * picture.height >= 2 * 8
 
 
 def test_a_drawn_digit_round_trip(served):

@@ -8,6 +8,7 @@ from torch import nn
 
 from deepscope.errors import InvalidArgumentError, UnknownNameError
 from deepscope.explain import METHODS, applicable_methods, explain, faithfulness
+from deepscope.explain.attribution import PERTURBED_VALUES, perturbation_batch
 
 FAST = {"n_samples": 64}  # LIME/SHAP perturbations, IG steps, smoothgrad draws: small for speed
 
@@ -83,6 +84,23 @@ def test_the_seed_decides_the_random_methods(method):
     assert not torch.equal(a.values, b.values)
 
 
+@pytest.mark.parametrize("method", ["lime", "shap", "occlusion"])
+@pytest.mark.parametrize("kind", list(CASES))
+def test_how_perturbations_are_batched_does_not_change_the_values(kind, method):
+    make_model, make_inputs = CASES[kind]
+    model, x = make_model(), make_inputs()
+    one = explain(model, x, method=method, seed=2, batch_size=1, **FAST)
+    many = explain(model, x, method=method, seed=2, batch_size=256, **FAST)
+    torch.testing.assert_close(one.values, many.values, rtol=1e-4, atol=1e-5)
+
+
+def test_perturbation_batches_are_capped_by_input_size():
+    assert perturbation_batch(256, torch.zeros(1, 28, 28)) == 256
+    assert perturbation_batch(256, torch.zeros(3, 224, 224)) == PERTURBED_VALUES // (3 * 224 * 224) == 13
+    assert perturbation_batch(4, torch.zeros(3, 224, 224)) == 4
+    assert perturbation_batch(256, torch.zeros(3, 4096, 4096)) == 1
+
+
 def test_global_rng_and_training_mode_are_left_as_they_were():
     model, x = image_cnn(), CASES["image"][1]()
     model.train()
@@ -137,6 +155,17 @@ def test_gradcam_defaults_to_the_last_convolution_and_takes_a_named_layer():
         explain(model, x, method="gradcam", layer="9")
 
 
+def test_lime_and_shap_take_your_own_features_like_lime_segmentation_fn():
+    model, x = image_cnn(), CASES["image"][1]()
+    halves = torch.zeros(16, 16, dtype=torch.long)
+    halves[:, 8:] = 1  # two features: the left and the right half, in every channel
+    for method in ("lime", "shap"):
+        a = explain(model, x[:2], method=method, features=halves, **FAST)
+        assert torch.equal(a.features, halves.expand(2, 3, 16, 16))
+        for i in range(2):  # one value per feature
+            assert a.values[i][:, :, :8].unique().numel() == 1 and a.values[i][:, :, 8:].unique().numel() == 1
+
+
 def test_lime_reports_the_surrogate_fit_and_the_features_it_used():
     model, x = image_cnn(), CASES["image"][1]()
     a = explain(model, x[:2], method="lime", n_samples=200, n_segments=12)
@@ -186,6 +215,10 @@ def test_text_gradients_need_an_embedding_and_smoothgrad_needs_continuous_inputs
         ({"method": "occlusion", "window": 99}, r"`window` must be an int between 1 and 16"),
         ({"method": "lime", "n_segments": 1}, r"`n_segments` must be an int between 2"),
         ({"method": "lime", "segmentation": "watershed"}, r"`segmentation` must be one of slic, quickshift, grid"),
+        ({"method": "gradcam", "features": torch.zeros(16, 16, dtype=torch.long)}, r"only lime and shap"),
+        ({"method": "lime", "features": torch.zeros(16, 16)}, r"`features` must be an integer tensor"),
+        ({"method": "lime", "features": torch.zeros(5, 5, dtype=torch.long)}, r"shaped \(3, 16, 16\) or"),
+        ({"method": "shap", "features": torch.full((16, 16), -2)}, r"ids >= -1"),
     ],
 )
 def test_bad_arguments_get_the_standard_message(kwargs, message):

@@ -21,6 +21,10 @@ from deepscope.plots.mechanics import kernel_stack_figure as kernel_stack_figure
 from deepscope.plots.mechanics import save_gif as save_gif
 from deepscope.plots.mechanics import shift_invariance_figure as shift_invariance_figure
 from deepscope.plots.mechanics import write_conv_figures as write_conv_figures
+from deepscope.plots.raster import attribution_pixels as attribution_pixels
+from deepscope.plots.raster import colorize as colorize
+from deepscope.plots.raster import feature_map_pixels as feature_map_pixels
+from deepscope.plots.raster import png_data_uri as png_data_uri
 from deepscope.plots.regression import forecast_figure as forecast_figure
 from deepscope.plots.regression import next_frames_figure as next_frames_figure
 from deepscope.plots.training import confusion_matrix_figure as confusion_matrix_figure
@@ -52,6 +56,10 @@ __all__ = [
     "save_gif",
     "write_conv_figures",
     "shift_invariance_figure",
+    "attribution_pixels",
+    "colorize",
+    "feature_map_pixels",
+    "png_data_uri",
     "forecast_figure",
     "next_frames_figure",
     "confusion_matrix_figure",

@@ -210,13 +210,18 @@ class Explorer:
         }
         if run.data.kind == "text":
             answer["tokens"] = self._words(run, x[0].tolist())
+        # Images are drawn as pixels (plots.raster): a matplotlib figure of every feature map
+        # costs more than the model, the maps and Grad-CAM together. Series and text keep figures.
         if run.data.kind == "image" and inspect.conv_layers(run.model):
-            answer["feature_maps"] = _png_uri(plots.feature_maps_figure(inspect.feature_maps(run.model, None, x)))
+            pixels, captions = plots.feature_map_pixels(inspect.feature_maps(run.model, None, x))
+            answer["feature_maps"], answer["feature_map_captions"] = plots.png_data_uri(pixels), captions
         tokens = self._vocab(run).tokens if run.data.kind == "text" else None
         for method in methods:
             attribution = explain.explain(run.model, x, method=method)
-            answer["explanations"][method] = _png_uri(
-                plots.attribution_figure(attribution, 0, classes=classes, tokens=tokens)
+            answer["explanations"][method] = (
+                plots.png_data_uri(plots.attribution_pixels(attribution, 0))
+                if run.data.kind == "image"
+                else _png_uri(plots.attribution_figure(attribution, 0, classes=classes, tokens=tokens))
             )
         answer["seconds"] = round(time.perf_counter() - start, 4)
         return answer
