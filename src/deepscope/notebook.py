@@ -10,18 +10,16 @@ IPython; ``AuditResult`` has its own ``_repr_html_``.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from typing import Any
 
 __all__ = ["attribution_html", "faithfulness_html", "interpretation_html", "register", "run_html"]
 
 
 def _png(fig: Any) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return f'<img src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode("ascii")}">'
+    from deepscope.plots import figure_data_uri
+
+    return f'<img src="{figure_data_uri(fig)}">'
 
 
 def run_html(run: Any) -> str:
@@ -98,6 +96,6 @@ def register(shell: Any = None) -> bool:
 
 
 def _figure_png(fig: Any) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
+    from deepscope.plots import figure_png
+
+    return figure_png(fig)

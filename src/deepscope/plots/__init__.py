@@ -24,6 +24,8 @@ from deepscope.plots.mechanics import write_conv_figures as write_conv_figures
 from deepscope.plots.raster import attribution_pixels as attribution_pixels
 from deepscope.plots.raster import colorize as colorize
 from deepscope.plots.raster import feature_map_pixels as feature_map_pixels
+from deepscope.plots.raster import figure_data_uri as figure_data_uri
+from deepscope.plots.raster import figure_png as figure_png
 from deepscope.plots.raster import png_data_uri as png_data_uri
 from deepscope.plots.regression import forecast_figure as forecast_figure
 from deepscope.plots.regression import next_frames_figure as next_frames_figure
@@ -59,6 +61,8 @@ __all__ = [
     "attribution_pixels",
     "colorize",
     "feature_map_pixels",
+    "figure_data_uri",
+    "figure_png",
     "png_data_uri",
     "forecast_figure",
     "next_frames_figure",

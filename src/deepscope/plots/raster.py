@@ -5,7 +5,8 @@ rasterising a matplotlib figure of every feature map costs more than the model, 
 Grad-CAM together. These functions colour the same mosaics with the same colormaps as
 :func:`~deepscope.plots.feature_maps_figure` and :func:`~deepscope.plots.attribution_figure`
 (matplotlib's lookup tables, applied in numpy) and encode them with Pillow, leaving titles and
-axes to the page that shows them.
+axes to the page that shows them. :func:`figure_png` / :func:`figure_data_uri` are the one
+place a Figure becomes PNG bytes or a data URI (the explorer, the notebook display).
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import base64
 import io
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from deepscope.errors import invalid
 from deepscope.explain import Attribution
 from deepscope.plots.explain import DIVERGING, _displayable, _symmetric
 from deepscope.plots.inspect import _as_pictures, _cmap, _image_range, mosaic
 
-__all__ = ["attribution_pixels", "colorize", "feature_map_pixels", "png_data_uri"]
+__all__ = ["attribution_pixels", "colorize", "feature_map_pixels", "figure_data_uri", "figure_png", "png_data_uri"]
 
 SEPARATOR_RGB = (159, 180, 204)  # the mosaic separators: plots.inspect.SEPARATOR
 
@@ -92,22 +94,39 @@ def attribution_pixels(attribution: Attribution, index: int = 0, width: int = 33
     image = attribution.inputs[index].float().numpy()  # (C, H, W)
     shown = _displayable(image)
     grey = shown if shown.ndim == 2 else shown.mean(axis=-1)
-    base = (np.repeat(grey[..., None], 3, axis=-1) if shown.ndim == 2 else shown) * 255
+    grey_rgb = np.repeat(grey[..., None], 3, axis=-1) * 255
+    base = grey_rgb if shown.ndim == 2 else shown * 255
     heat = attribution.heatmap()[index].numpy()
     scale = _symmetric(heat)
-    overlay = 0.4 * np.repeat(grey[..., None], 3, axis=-1) * 255 + 0.6 * colorize(heat, DIVERGING, -scale, scale)
+    overlay = 0.4 * grey_rgb + 0.6 * colorize(heat, DIVERGING, -scale, scale)
     gap = np.full((grey.shape[0], max(1, grey.shape[1] // 14), 3), 255.0)
     pair = np.concatenate([base, gap, overlay], axis=1).round().clip(0, 255).astype(np.uint8)
     return _upscale(pair, width)
 
 
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
 def png_data_uri(rgb: np.ndarray) -> str:
-    """(H, W, 3) uint8 -> ``data:image/png;base64,...`` (Pillow's PNG encoder)."""
+    """(H, W, 3) colour or (H, W) grey uint8 -> ``data:image/png;base64,...`` (Pillow's PNG encoder)."""
     from PIL import Image
 
     rgb = np.asarray(rgb)
-    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise invalid("rgb", "a (H, W, 3) uint8 array", f"{rgb.dtype} {rgb.shape}")
+    if rgb.dtype != np.uint8 or not (rgb.ndim == 2 or (rgb.ndim == 3 and rgb.shape[2] == 3)):
+        raise invalid("rgb", "a (H, W, 3) uint8 array (or (H, W) grey)", f"{rgb.dtype} {rgb.shape}")
     buffer = io.BytesIO()
-    Image.fromarray(rgb, mode="RGB").save(buffer, format="PNG", compress_level=1)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    Image.fromarray(rgb, mode="RGB" if rgb.ndim == 3 else "L").save(buffer, format="PNG", compress_level=1)
+    return _data_uri(buffer.getvalue())
+
+
+def figure_png(fig: Figure) -> bytes:
+    """A matplotlib Figure rendered as PNG bytes (at the figure's dpi)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def figure_data_uri(fig: Figure) -> str:
+    """A matplotlib Figure as a ``data:image/png;base64,...`` URI (for HTML that stands alone)."""
+    return _data_uri(figure_png(fig))

@@ -22,7 +22,6 @@ written into them (uploads go to a temporary folder that is removed at once).
 # definition time, and `Request` is imported inside create_app (fastapi is optional).
 import base64
 import binascii
-import io
 import json
 import tempfile
 import time
@@ -45,12 +44,6 @@ __all__ = ["DEFAULT_METHODS", "IMAGE_TYPES", "MAX_BODY", "Explorer", "create_app
 
 class BadRequest(Exception):
     """A request the explorer refuses (answered with 400 and the message)."""
-
-
-def _png_uri(fig: Any) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 class Explorer:
@@ -111,17 +104,10 @@ class Explorer:
 
     @staticmethod
     def _thumbnail(image) -> str:
-        from PIL import Image
+        from deepscope import plots
 
-        array = (image.clamp(0, 1) * 255).byte()
-        picture = (
-            Image.fromarray(array[0].numpy())
-            if array.shape[0] == 1
-            else Image.fromarray(array[:3].permute(1, 2, 0).numpy())
-        )
-        buffer = io.BytesIO()
-        picture.save(buffer, format="PNG")
-        return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+        array = (image.clamp(0, 1) * 255).byte()  # (C, H, W)
+        return plots.png_data_uri((array[0] if array.shape[0] == 1 else array[:3].permute(1, 2, 0)).numpy())
 
     def _vocab(self, run):
         """The run's vocabulary, read from vocab.json once per run (not per request)."""
@@ -221,7 +207,7 @@ class Explorer:
             answer["explanations"][method] = (
                 plots.png_data_uri(plots.attribution_pixels(attribution, 0))
                 if run.data.kind == "image"
-                else _png_uri(plots.attribution_figure(attribution, 0, classes=classes, tokens=tokens))
+                else plots.figure_data_uri(plots.attribution_figure(attribution, 0, classes=classes, tokens=tokens))
             )
         answer["seconds"] = round(time.perf_counter() - start, 4)
         return answer
