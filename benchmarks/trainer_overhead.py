@@ -32,14 +32,13 @@ from deepscope.train import fit
 SETTINGS = ((128, None), (32, "auto"))  # (batch size, augmentation)
 
 
-def hand_loop(
-    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, lr: float, batch: int, augment: str | None
-) -> float:
+def hand_loop(model: torch.nn.Module, data: Dataset, epochs: int, lr: float, batch: int, augment: str | None) -> float:
     """The loop everyone writes: shuffle, (augment), forward, loss, backward, step, schedule."""
+    x, y = data.train.tensors
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * ((len(x) + batch - 1) // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.25)
-    transform = make_augment(augment, "image")
+    transform = make_augment(augment, data)
     model.train()
     start = time.perf_counter()
     for epoch in range(epochs):
@@ -47,7 +46,7 @@ def hand_loop(
         order = torch.randperm(len(x), generator=generator)
         for i in range(0, len(x), batch):
             idx = order[i : i + batch]
-            xb = x[idx] if transform is None else transform(x[idx], generator)
+            xb = x[idx] if transform is None else transform(x[idx], y[idx], generator)[0]
             loss = F.cross_entropy(model(xb), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -97,7 +96,7 @@ def measure(data: Dataset, args: argparse.Namespace, batch: int, augment: str | 
         model = zoo.create("mnist_cnn", data=subset, seed=seed)
         if name == "deepscope.fit":
             return deepscope_fit(model, subset, args.epochs, 3e-3, batch, augment)
-        return hand_loop(model, x, y, args.epochs, 3e-3, batch, augment)
+        return hand_loop(model, subset, args.epochs, 3e-3, batch, augment)
 
     names = ["hand-written loop", "deepscope.fit"]
     for name in names:  # warm-up: allocator, kernels, caches; not timed

@@ -304,3 +304,38 @@ def test_predict_refuses_a_sequence_run_and_says_what_to_use(tmp_path):
     result = _run("predict", str(out), "1+2")
     assert result.returncode == 2
     assert "takes image, text and series runs" in result.stderr and "is a sequence (seq2seq) run" in result.stderr
+
+
+def test_augment_draws_originals_beside_versions_for_images_series_and_text(tmp_path, capsys):
+    import csv
+
+    from PIL import Image
+
+    out = tmp_path / "digits.png"
+    assert main(["augment", "digits", "--policy", "shift+rotate=20", "--versions", "3", "--out", str(out)]) == 0
+    assert "shift+rotate=20 -> shift=0.08+rotate=20" in capsys.readouterr().out
+    grid = Image.open(out)
+    assert grid.size[0] > 300 and grid.size[1] > 500  # 8 rows x 4 columns of panels
+
+    assert main(["augment", "ucr:GunPoint", "--n", "2", "--runs-dir", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "auto -> jitter=0.03+scaling=0.1 (series:" in printed
+    assert (tmp_path / "augment-GunPoint-auto.png").is_file()
+
+    reviews = tmp_path / "reviews.csv"
+    with reviews.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "label"])
+        for i in range(20):
+            writer.writerow(
+                ["good fun film loved it" if i % 2 else "bad dull film hated it", "pos" if i % 2 else "neg"]
+            )
+    text_out = tmp_path / "text.txt"
+    assert main(["augment", f"text:{reviews}", "--policy", "token-dropout=0.5", "--out", str(text_out)]) == 0
+    written = text_out.read_text()
+    assert "original: good fun film loved it" in written and "<oov>" in written
+
+
+def test_augment_refuses_an_op_for_other_data(capsys):
+    assert main(["augment", "digits", "--policy", "token-swap"]) == 2
+    assert "'token-swap' is for text data" in capsys.readouterr().err

@@ -22,7 +22,9 @@ BATCH = 3
 
 
 def _build(meta: ZooInfo, seed: int | None = 0) -> nn.Module:
-    return zoo.create(meta.name, in_shape=meta.example_shape, num_classes=meta.example_classes, seed=seed)
+    return zoo.create(
+        meta.name, in_shape=meta.example_shape, num_classes=meta.example_classes, seed=seed, **meta.example_kwargs
+    )
 
 
 _PRISTINE: dict[str, nn.Module] = {}

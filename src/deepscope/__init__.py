@@ -30,7 +30,7 @@ _SUBMODULES = (
     "notebook",
 )
 
-__all__ = ["__version__", "fit", "open_run", *_SUBMODULES]
+__all__ = ["__version__", "finetune", "fit", "open_run", "tune", *_SUBMODULES]
 
 
 def fit(model: Any, data: Any, recipe: Any = None, **kwargs: Any) -> Run:
@@ -39,6 +39,20 @@ def fit(model: Any, data: Any, recipe: Any = None, **kwargs: Any) -> Run:
     from deepscope.train import fit as train_fit
 
     return train_fit(model, data, recipe, **kwargs)
+
+
+def finetune(backbone: Any, data: Any, **kwargs: Any) -> Run:
+    """Fine-tune a pretrained network or a run on a data spec (see :func:`deepscope.runs.finetune`)."""
+    from deepscope import runs
+
+    return runs.finetune(backbone, data, **kwargs)
+
+
+def tune(model: str, data: str, **kwargs: Any) -> Any:
+    """Choose a zoo model's hyperparameters on validation with Optuna (see :func:`deepscope.runs.tune`)."""
+    from deepscope import runs
+
+    return runs.tune(model, data, **kwargs)
 
 
 def open_run(path: Any, **kwargs: Any) -> Run:

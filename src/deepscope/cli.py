@@ -117,12 +117,37 @@ def folder(text: str) -> str:
     return text
 
 
+def output_file(text: str) -> str:
+    """A file to write: not a folder, and its folder an existing one or one that can be made."""
+    path = Path(text).expanduser()
+    if not text.strip() or path.is_dir():
+        raise _bad("a file path to write", text, ", a folder" if path.is_dir() else "")
+    folder(str(path.parent))
+    return text
+
+
+def _sizes(text: str) -> str:
+    """Comma-separated positive ints (at most 20 of them, each at most 1,000,000)."""
+    parts = text.split(",")
+    if not 1 <= len(parts) <= 20 or not all(p.strip().isdigit() and 1 <= int(p) <= 10**6 for p in parts):
+        raise _bad("comma-separated ints in [1, 1000000] (at most 20)", text)
+    return text
+
+
 def run_folder(text: str) -> str:
     """A run folder; one that does not exist is left to open_run (which says so)."""
     path = Path(text).expanduser()
     if path.exists() and not path.is_dir():
         raise _bad("a run folder", text, ", a file")
     return text
+
+
+def _existing_file(text: str) -> str:
+    """A file to read: it must exist and be a regular file (not a folder, FIFO or device)."""
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise _bad("an existing regular file", text, " (missing)" if not path.exists() else ", not a regular file")
+    return str(path)
 
 
 MAX_CONV = 512  # the largest padding, stride or pool `deepscope conv` takes (images are <= 512 a side)
@@ -242,7 +267,7 @@ def cmd_zoo(args: argparse.Namespace) -> int:
             model, in_shape = zoo.create(name, data=data), data.input_shape
         else:
             in_shape = zoo.info(name).example_shape
-            model = zoo.create(name, in_shape=in_shape)
+            model = zoo.create(name, in_shape=in_shape, **zoo.info(name).example_kwargs)
         _print(summary(model, in_shape))
         recipe = zoo.info(name).recipe
         _print(
@@ -253,9 +278,199 @@ def cmd_zoo(args: argparse.Namespace) -> int:
     _print(f"{'model':<20} {'kind':<7} {'params':>11}  reference")
     for entry in zoo.MODELS:
         meta = entry.meta["info"]
-        model = zoo.create(entry.name, in_shape=meta.example_shape, num_classes=meta.example_classes)
+        model = zoo.create(
+            entry.name, in_shape=meta.example_shape, num_classes=meta.example_classes, **meta.example_kwargs
+        )
         params = sum(p.numel() for p in model.parameters())
         _print(f"{entry.name:<20} {meta.kind:<7} {params:>11,}  {meta.reference}")
+    return 0
+
+
+RECIPE_OPTIONS = (
+    "epochs", "batch_size", "optimizer", "lr", "weight_decay", "schedule", "patience", "seed", "augment",
+    "freeze_epochs", "lr_mult",
+)  # fmt: skip
+
+
+def _recipe_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {name: getattr(args, name) for name in RECIPE_OPTIONS if getattr(args, name, None) is not None}
+
+
+def _finish_run(run: Any, args: argparse.Namespace) -> int:
+    """What train and finetune print at the end: the best epoch, the folder, the test score
+    and the report (unless --no-report)."""
+    if run.best_epoch:
+        seconds = f"; {run.seconds_per_epoch:.3g} s/epoch" if run.seconds_per_epoch is not None else ""
+        early = f" (stopped early after epoch {len(run.history)})" if run.stopped_early else ""
+        _print(f"Best epoch {run.best_epoch}: {run.monitor} {run.best_value:.4f}{seconds}{early}")
+    _print(f"Run folder: {run.path}")
+    if not args.no_report:
+        from deepscope.report import write_report
+
+        report = write_report(run)  # evaluates the test split once, into metrics.json
+        _print(_test_line(run.path / "metrics.json"))
+        _print(f"Report:     {report}")
+        _print(f"            {report.resolve().as_uri()}")
+    return 0
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    """Self-supervised pre-training on a dataset's images (labels unused)."""
+    from deepscope import runs
+
+    run = runs.pretrain(
+        args.model,
+        args.data,
+        task=args.task,
+        val_fraction=args.val_fraction,
+        download=args.download,
+        out=args.out,
+        runs_dir=args.runs_dir,
+        progress=not args.quiet,
+        **_recipe_overrides(args),
+    )
+    args.no_report = True  # a pretext task's test score is not the point
+    _finish_run(run, args)
+    _print(f"Fine-tune it on the labelled images: deepscope finetune {run.path} --data SPEC")
+    return 0
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    """Fine-tune a pretrained network (or a run) on a dataset: new head, frozen, then all."""
+    from deepscope import runs
+
+    run = runs.finetune(
+        args.backbone,
+        args.data,
+        weights_file=args.weights,
+        size=args.size,
+        val_fraction=args.val_fraction,
+        download=args.download,
+        out=args.out,
+        runs_dir=args.runs_dir,
+        progress=not args.quiet,
+        **_recipe_overrides(args),
+    )
+    return _finish_run(run, args)
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    """Optuna search on the validation metric; the chosen trial scored once on test."""
+    from deepscope import runs
+    from deepscope.train import parse_space, read_space
+
+    space = None
+    if args.space and args.param:
+        from deepscope.errors import invalid
+
+        raise invalid("--param", "not given with --space (one search space)", args.param)
+    if args.space:
+        space = read_space(_checked_file(args.space, "search space file"))
+    elif args.param:
+        space = parse_space(args.param)
+    started = time.perf_counter()
+    result = runs.tune(
+        args.model,
+        args.data,
+        trials=args.trials,
+        space=space,
+        folder=args.folder,
+        runs_dir=args.runs_dir,
+        pruner=args.pruner,
+        seed=args.seed,
+        timeout=args.timeout,
+        val_fraction=args.val_fraction,
+        download=args.download,
+        echo=_print,
+        **({"epochs": args.epochs} if args.epochs else {}),
+    )
+    states = {}
+    for trial in result.trials:
+        states[trial.state] = states.get(trial.state, 0) + 1
+    _print(f"\n{len(result.trials)} trials ({', '.join(f'{n} {s}' for s, n in states.items())}) in {result.folder}")
+    default = f"{result.default_value:.4f}" if result.default_value is not None else "-"
+    _print(f"recipe's own point (trial 0): {result.monitor} {default}")
+    shown = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in result.best.params.items())
+    _print(f"best (trial {result.best.number}): {result.monitor} {result.best.value:.4f} with {shown}")
+    if "accuracy" in result.test:
+        _print(f"its test accuracy, scored once after the search: {result.test['accuracy']:.4f}")
+    _print(
+        f"run folder: {result.best.path}; study: {result.folder / 'study.db'} ({time.perf_counter() - started:.0f} s)"
+    )
+    return 0
+
+
+def cmd_lr_find(args: argparse.Namespace) -> int:
+    """The learning-rate range test on a zoo model and dataset; prints the suggestion, draws the curve."""
+    from deepscope import plots, zoo
+    from deepscope.data import load
+    from deepscope.runs import data_spec
+    from deepscope.train import lr_find
+
+    recipe = zoo.info(args.model).recipe.with_overrides(**_recipe_overrides(args))
+    data = load(
+        data_spec(args.model, args.data), val_fraction=args.val_fraction, seed=recipe.seed, download=args.download
+    )
+    model = zoo.create(args.model, data=data, seed=recipe.seed)
+    result = lr_find(model, data, recipe, start=args.start, end=args.end, steps=args.steps)
+    out = Path(args.out) if args.out else Path(args.runs_dir) / _safe_name(f"lr-find-{args.model}-{data.name}.png")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plots.save_figure(plots.lr_find_figure(result), out)
+    _print(
+        f"{args.model} on {data.name} ({recipe.optimizer}, batch {recipe.batch_size}): suggested lr {result.suggestion:.2g} "
+        f"(steepest descent); a decade below the minimum: {result.minimum:.2g}; the recipe's lr: {recipe.lr:.2g}"
+    )
+    _print(f"Curve: {out}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Runs side by side: a table and a figure of their validation/test scores, size and time."""
+    from deepscope import plots, runs
+
+    rows = runs.compare(args.runs)
+    _print(f"{'run':<34} {'model':<18} {'params':>11} {'epochs':>6} {'metric':<9} {'val':>7} {'test':>7} {'time':>8}")
+    for row in rows:
+        val = f"{row['val']:.4f}" if row["val"] is not None else "-"
+        test = f"{row['test']:.4f}" if row["test"] is not None else "-"
+        _print(
+            f"{row['name'][:34]:<34} {str(row['model'])[:18]:<18} {row['parameters']:>11,} {row['epochs']:>6} "
+            f"{row['metric'][:9]:<9} {val:>7} {test:>7} {row['seconds']:>7.1f}s"
+        )
+    if any(row["test"] is None for row in rows):
+        _print("(test: '-' where the run was not scored on test yet: `deepscope evaluate RUN`)")
+    out = Path(args.out) if args.out else Path(args.runs_dir) / "compare.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plots.save_figure(plots.compare_figure(rows), out)
+    _print(f"Figure: {out}")
+    return 0
+
+
+def cmd_learning_curve(args: argparse.Namespace) -> int:
+    """Test accuracy against labelled examples per class, for each method: the figure that
+    says which small-data tool to reach for."""
+    from deepscope import plots, runs
+    from deepscope.atomic import atomic_write
+
+    sizes = [int(n) for n in args.sizes.split(",")]
+    rows = runs.learning_curve(
+        args.model,
+        args.data,
+        sizes,
+        methods=tuple(m.strip() for m in args.methods.split(",")),
+        backbone=args.backbone,
+        seeds=tuple(range(args.seeds)),
+        runs_dir=args.runs_dir,
+        echo=_print,
+        **({"epochs": args.epochs} if args.epochs else {}),
+    )
+    stem = _safe_name(f"learning-curve-{args.model}-{args.data.partition(':')[0]}")
+    out = Path(args.out) if args.out else Path(args.runs_dir) / f"{stem}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plots.save_figure(plots.learning_curve_figure(rows, title=f"{args.model} on {args.data}"), out)
+    table = out.with_suffix(".json")
+    atomic_write(table, lambda tmp: tmp.write_text(json.dumps(rows, indent=1), encoding="utf-8"))
+    _print(f"Figure: {out}\nRuns:   {table}")
     return 0
 
 
@@ -263,8 +478,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from deepscope import runs
     from deepscope.errors import invalid
 
-    names = ("epochs", "batch_size", "optimizer", "lr", "weight_decay", "schedule", "patience", "seed", "augment")
-    overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    overrides = _recipe_overrides(args)
     if args.resume:
         ignored = [f"--{name.replace('_', '-')}" for name in overrides] + (["MODEL"] if args.model else [])
         ignored += [opt for opt, given in (("--out", args.out), ("--data", args.data != "digits")) if given]
@@ -288,19 +502,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             **overrides,
         )
-    if run.best_epoch:
-        seconds = f"; {run.seconds_per_epoch:.3g} s/epoch" if run.seconds_per_epoch is not None else ""
-        early = f" (stopped early after epoch {len(run.history)})" if run.stopped_early else ""
-        _print(f"Best epoch {run.best_epoch}: {run.monitor} {run.best_value:.4f}{seconds}{early}")
-    _print(f"Run folder: {run.path}")
-    if not args.no_report:
-        from deepscope.report import write_report
-
-        report = write_report(run)  # evaluates the test split once, into metrics.json
-        _print(_test_line(run.path / "metrics.json"))
-        _print(f"Report:     {report}")
-        _print(f"            {report.resolve().as_uri()}")
-    return 0
+    return _finish_run(run, args)
 
 
 def _test_line(metrics_path: Path) -> str:
@@ -646,6 +848,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 CONV_EXAMPLES = ("cross", "ell", "digit")
+# The ops of deepscope.data.augment.OPS, spelled out so `--help` need not import torch (a test
+# keeps the two equal).
+AUGMENT_OPS = (
+    "images: flip, vflip, shift, rotate, scale, crop, color, erase, randaugment, trivialaugment, mixup, cutmix; "
+    "series: jitter, scaling, magnitude-warp, time-warp, window-slice; text: token-dropout, token-swap"
+)
 
 
 def _conv_image(spec: str) -> tuple[np.ndarray, str]:
@@ -705,6 +913,35 @@ def cmd_conv(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_augment(args: argparse.Namespace) -> int:
+    """Originals beside their augmented versions, to look at a policy before training with it."""
+    from deepscope import plots
+    from deepscope.atomic import atomic_write
+    from deepscope.data import augment_preview, load
+    from deepscope.errors import invalid
+
+    data = load(args.data, download=args.download)
+    shown = augment_preview(data, args.policy, n=args.n, versions=args.versions, seed=args.seed)
+    _print(f"{args.policy} -> {shown.policy}" + (f" ({shown.policy.reason})" if shown.policy.reason else ""))
+    stem = _safe_name(f"augment-{data.name}-{args.policy}")
+    if data.kind == "text":
+        if "vocab.json" not in data.files:
+            raise invalid("data", "text data with a vocabulary", args.data)
+        out = Path(args.out) if args.out else Path(args.runs_dir) / f"{stem}.txt"
+        text = plots.augment_text(shown, data.files["vocab.json"]["tokens"])
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        _print(text[:2000].rstrip())
+    elif data.kind in ("image", "series"):
+        out = Path(args.out) if args.out else Path(args.runs_dir) / f"{stem}.png"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        plots.save_figure(plots.augment_figure(shown), out)
+    else:
+        raise invalid("data", "image, series or text data", f"{args.data} ({data.kind})")
+    _print(f"Written to {out}")
+    return 0
+
+
 def cmd_words(args: argparse.Namespace) -> int:
     """Embedding view of a text run: nearest neighbours of words and a 2-D map of frequent words."""
     from deepscope import inspect, plots, runs
@@ -737,6 +974,36 @@ def _command(sub: Any, name: str, summary: str, description: str | None = None) 
     summary) at the top of ``deepscope NAME --help``."""
     text = description or summary
     return sub.add_parser(name, help=summary, description=text[0].upper() + text[1:])
+
+
+def _add_recipe_options(p: argparse.ArgumentParser) -> None:
+    """The options that override a recipe's fields (train, finetune)."""
+    p.add_argument("--epochs", type=positive_int, metavar="N", help="passes over the training data")
+    p.add_argument("--batch-size", type=positive_int, metavar="N", help="samples per gradient step")
+    p.add_argument("--optimizer", help="sgd, adam, adamw, rmsprop, adadelta")
+    p.add_argument("--lr", type=number, metavar="LR", help="learning rate (> 0)")
+    p.add_argument("--weight-decay", type=number, metavar="WD", help="L2 weight decay (>= 0)")
+    p.add_argument("--schedule", help="constant, onecycle, cosine, step")
+    p.add_argument(
+        "--patience", type=positive_int, metavar="N", help="early stopping: epochs without validation improvement"
+    )
+    p.add_argument(
+        "--augment",
+        metavar="POLICY",
+        help=f"augmentation: none, auto (what suits the data), or ops joined by '+', e.g. flip+shift=0.1 ({AUGMENT_OPS})",
+    )
+    p.add_argument(
+        "--freeze-epochs",
+        type=_int_in(0, 10**6),
+        metavar="N",
+        help="fine-tuning: epochs that train the head alone on the frozen backbone",
+    )
+    p.add_argument(
+        "--lr-mult",
+        type=number,
+        metavar="M",
+        help="fine-tuning: the head's learning rate over the first layers' (discriminative rates; 1: off)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -810,16 +1077,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("model", nargs="?", help="zoo model name (see `deepscope zoo`)")
     p.add_argument("--data", default="digits", metavar="SPEC", help="data spec, e.g. digits, mnist:PATH")
-    p.add_argument("--epochs", type=positive_int, metavar="N", help="passes over the training data")
-    p.add_argument("--batch-size", type=positive_int, metavar="N", help="samples per gradient step")
-    p.add_argument("--optimizer", help="sgd, adam, adamw, rmsprop, adadelta")
-    p.add_argument("--lr", type=number, metavar="LR", help="learning rate (> 0)")
-    p.add_argument("--weight-decay", type=number, metavar="WD", help="L2 weight decay (>= 0)")
-    p.add_argument("--schedule", help="constant, onecycle, cosine, step")
-    p.add_argument(
-        "--patience", type=positive_int, metavar="N", help="early stopping: epochs without validation improvement"
-    )
-    p.add_argument("--augment", help="none, auto, shift, shift-flip")
+    _add_recipe_options(p)
     p.add_argument("--seed", type=integer, help="random seed in [0, 2**32)")
     p.add_argument(
         "--val-fraction",
@@ -839,6 +1097,159 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_train)
+
+    p = _command(
+        sub,
+        "pretrain",
+        "self-supervised pre-training on a dataset's images, labels unused",
+        "pre-train a zoo model on the images of a dataset without their labels: the rotation task "
+        "turns every image by 0, 90, 180 or 270 degrees and trains the model to tell which "
+        "(the dataset rotations:SPEC). The run folder is a backbone: `deepscope finetune RUN --data "
+        "SPEC?per_class=10` fine-tunes it on a few labelled images.",
+    )
+    p.add_argument("model", help="zoo model name (an image model)")
+    p.add_argument("--data", default="digits", metavar="SPEC", help="image data spec (square images)")
+    p.add_argument("--task", default="rotation", choices=("rotation",), help="the pretext task")
+    _add_recipe_options(p)
+    p.add_argument("--seed", type=integer, help="random seed in [0, 2**32)")
+    p.add_argument("--val-fraction", type=fraction, default=0.1, metavar="F", help="share held out for validation")
+    p.add_argument("--out", type=folder, metavar="DIR", help="run folder (default: RUNS_DIR/<model>-<data>-<n>)")
+    p.add_argument("--runs-dir", type=folder, default="runs", help="where new run folders go")
+    p.add_argument("--download", action="store_true", help="download standard datasets if missing")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.set_defaults(func=cmd_pretrain)
+
+    p = _command(
+        sub,
+        "tune",
+        "choose a zoo model's hyperparameters on the validation split (Optuna)",
+        "search a zoo model's hyperparameters with Optuna (TPE sampler; trials whose validation score "
+        "trails are pruned) on the validation split. Every trial is a run folder, the study a SQLite "
+        "file beside them: run the same command again to resume it. The recipe's own point is trial 0, "
+        "so the choice is never worse on validation. The test split stays sealed until the search "
+        "ends; then the chosen trial is scored on it once (best.json).",
+    )
+    p.add_argument("model", help="zoo model name")
+    p.add_argument("--data", default="digits", metavar="SPEC", help="data spec")
+    p.add_argument("--trials", type=_int_in(1, 10_000), default=30, help="trials the study should hold")
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=SPEC",
+        help="a search dimension: lr=1e-4..1e-2:log, batch_size=32,64,128, epochs=2..6, model.filters=16,32 "
+        "(repeatable; default: lr, batch_size, weight_decay and, for images, augment)",
+    )
+    p.add_argument("--space", metavar="FILE", help="the search space as TOML: [lr] low = 1e-4 high = 1e-2 log = true")
+    p.add_argument("--pruner", default="median", choices=("median", "halving", "none"), help="how trials are pruned")
+    p.add_argument("--epochs", type=positive_int, metavar="N", help="every trial's epochs (default: the recipe's)")
+    p.add_argument("--timeout", type=number, metavar="S", help="stop starting trials after S seconds")
+    p.add_argument("--seed", type=_int_in(0, 2**31 - 1), default=0, help="the sampler's seed")
+    p.add_argument(
+        "--val-fraction", type=fraction, default=0.1, metavar="F", help="share of train held out to score trials"
+    )
+    p.add_argument("--folder", type=folder, metavar="DIR", help="study folder (default: RUNS_DIR/tune-<model>-<data>)")
+    p.add_argument("--runs-dir", type=folder, default="runs", help="where the default study folder goes")
+    p.add_argument("--download", action="store_true", help="download standard datasets if missing")
+    p.set_defaults(func=cmd_tune)
+
+    p = _command(
+        sub,
+        "lr-find",
+        "the learning-rate range test: a suggested learning rate and its curve",
+        "train a copy of a zoo model for a few hundred batches while the learning rate grows from "
+        "--start to --end, and suggest the rate where the loss falls fastest (Smith 2015, fastai's "
+        "lr_find); the curve goes to a PNG. Uses the model's recipe (optimizer, batch size) unless overridden.",
+    )
+    p.add_argument("model", help="zoo model name")
+    p.add_argument("--data", default="digits", metavar="SPEC", help="data spec")
+    p.add_argument("--start", type=number, default=1e-7, help="first learning rate")
+    p.add_argument("--end", type=number, default=10.0, help="last learning rate")
+    p.add_argument("--steps", type=_int_in(10, 10_000), default=100, help="mini-batches (the rate grows each)")
+    p.add_argument("--optimizer", help="sgd, adam, adamw, rmsprop, adadelta")
+    p.add_argument("--batch-size", type=positive_int, metavar="N", help="samples per step")
+    p.add_argument("--weight-decay", type=number, metavar="WD", help="L2 weight decay (>= 0)")
+    p.add_argument("--val-fraction", type=fraction, default=0.1, metavar="F", help="held out (not used by the test)")
+    p.add_argument(
+        "--out", type=output_file, metavar="FILE", help="curve PNG (default: RUNS_DIR/lr-find-<model>-<data>.png)"
+    )
+    p.add_argument("--runs-dir", type=folder, default="runs", help="where the default PNG goes")
+    p.add_argument("--download", action="store_true", help="download standard datasets if missing")
+    p.set_defaults(func=cmd_lr_find)
+
+    p = _command(
+        sub,
+        "learning-curve",
+        "test accuracy against labelled examples per class, for each small-data method",
+        "train each method (scratch: the zoo model as it is; augment: the same with --augment auto; "
+        "finetune: --backbone) at each labelled-set size (seeded SPEC?per_class=N subsets, the same "
+        "epochs) and plot test accuracy against the number of labelled examples per class: the "
+        "figure that tells which tool to reach for. Runs keep their best epoch on validation; each "
+        "test split is scored once.",
+    )
+    p.add_argument("model", help="zoo model for scratch and augment")
+    p.add_argument("--data", default="digits", metavar="SPEC", help="classification data spec (no per_class)")
+    p.add_argument("--sizes", type=_sizes, default="5,10,20,50", help="labelled examples per class, comma-separated")
+    p.add_argument("--methods", default="scratch,augment", help="comma-separated: scratch, augment, finetune")
+    p.add_argument("--backbone", default="efficientnet_lite0", help="for finetune: a pretrained model or a run folder")
+    p.add_argument("--seeds", type=_int_in(1, 20), default=1, help="runs per point (seeds 0..N-1)")
+    p.add_argument("--epochs", type=positive_int, metavar="N", help="every run's epochs (default: each recipe's)")
+    p.add_argument(
+        "--out",
+        type=output_file,
+        metavar="FILE",
+        help="figure PNG (default: RUNS_DIR/learning-curve-<model>-<data>.png)",
+    )
+    p.add_argument("--runs-dir", type=folder, default="runs", help="where the runs and the default figure go")
+    p.set_defaults(func=cmd_learning_curve)
+
+    p = _command(
+        sub,
+        "compare",
+        "runs side by side: validation/test scores, parameters, training time",
+        "a table and a bar chart of run folders side by side: the monitored metric at the best "
+        "epoch on validation and (where the run was scored) on test, parameter counts, epochs and "
+        "training time.",
+    )
+    p.add_argument("runs", nargs="+", type=run_folder, metavar="RUN", help="run folders")
+    p.add_argument("--out", type=output_file, metavar="FILE", help="figure PNG (default: RUNS_DIR/compare.png)")
+    p.add_argument("--runs-dir", type=folder, default="runs", help="where the default PNG goes")
+    p.set_defaults(func=cmd_compare)
+
+    p = _command(
+        sub,
+        "finetune",
+        "fine-tune a pretrained network (or a run) on a dataset",
+        "fine-tune a pretrained network on a dataset, fastai's fine_tune recipe: a new head for the "
+        "data's classes trains on the frozen backbone (its BatchNorm statistics kept) for "
+        "--freeze-epochs, then the whole network trains with discriminative learning rates "
+        "(--lr-mult). Images are resized and normalised as the backbone expects. BACKBONE is "
+        "resnet18, mobilenet_v3_small, efficientnet_b0 (ImageNet weights: --weights FILE, the cache, "
+        "or --download), efficientnet_lite0 (offline weights from its package), or a run folder "
+        "(its layers but the head transfer; only the head trains unless --freeze-epochs is given).",
+    )
+    p.add_argument("backbone", metavar="BACKBONE", help="a pretrained model name or a run folder")
+    p.add_argument("--data", default="digits", metavar="SPEC", help="data spec, e.g. images:PATH?per_class=100")
+    p.add_argument("--weights", type=_existing_file, metavar="FILE", help="the published weights file, read locally")
+    p.add_argument(
+        "--size", type=_int_in(32, 1024), metavar="PX", help="side images are resized to (default: the backbone's)"
+    )
+    _add_recipe_options(p)
+    p.add_argument("--seed", type=integer, help="random seed in [0, 2**32)")
+    p.add_argument(
+        "--val-fraction",
+        type=fraction,
+        default=0.1,
+        metavar="F",
+        help="share of the training data held out for validation",
+    )
+    p.add_argument("--out", type=folder, metavar="DIR", help="run folder (default: RUNS_DIR/<model>-<data>-<n>)")
+    p.add_argument("--runs-dir", type=folder, default="runs", help="where new run folders go")
+    p.add_argument(
+        "--download", action="store_true", help="download the backbone's weights / standard datasets if missing"
+    )
+    p.add_argument("--no-report", action="store_true", help="skip report.html (it scores the test split once)")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.set_defaults(func=cmd_finetune)
 
     p = _command(
         sub,
@@ -928,6 +1339,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=folder, metavar="DIR", help="output folder (default: RUNS_DIR/conv-<image>-<kernel>)")
     p.add_argument("--runs-dir", type=folder, default="runs", help="where the default output folder goes")
     p.set_defaults(func=cmd_conv)
+
+    p = _command(
+        sub,
+        "augment",
+        "look at an augmentation policy: originals beside augmented versions",
+        "draw a few training samples of a dataset beside their versions through an augmentation "
+        "policy (a PNG grid for images and series, a text file for text), so a policy can be looked "
+        "at before it is used. Policies are ops joined by '+', each with an optional strength, e.g. "
+        f"flip+shift=0.1+erase; 'auto' picks what suits the data. Ops: {AUGMENT_OPS}.",
+    )
+    p.add_argument("data", metavar="DATA", help="data spec, e.g. digits, mnist:PATH, ucr:GunPoint")
+    p.add_argument("--policy", default="auto", help="augmentation policy (default: auto)")
+    p.add_argument("--n", type=_int_in(1, 64), default=8, help="samples shown (one per class first)")
+    p.add_argument("--versions", type=_int_in(1, 16), default=4, help="augmented versions of each sample")
+    p.add_argument("--seed", type=_int_in(0, 2**31 - 1), default=0, help="which samples and which draws")
+    p.add_argument("--download", action="store_true", help="allow downloading standard sets into the cache")
+    p.add_argument(
+        "--out",
+        type=output_file,
+        metavar="FILE",
+        help="output file (default: RUNS_DIR/augment-<data>-<policy>.png or .txt)",
+    )
+    p.add_argument("--runs-dir", type=folder, default="runs", help="where the default output file goes")
+    p.set_defaults(func=cmd_augment)
 
     p = _command(
         sub,

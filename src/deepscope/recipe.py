@@ -20,7 +20,14 @@ class Recipe:
 
     ``schedule`` is one of 'constant', 'onecycle', 'cosine', 'step'; ``monitor`` is the
     validation metric used to keep the best weights and for early stopping (``patience``
-    epochs without improvement; ``None`` disables early stopping).
+    epochs without improvement; ``None`` disables early stopping). ``augment`` is a policy
+    (``deepscope.data.augment``).
+
+    Fine-tuning (fastai's ``fine_tune``): for the first ``freeze_epochs`` epochs only the
+    model's head trains (the backbone frozen, its BatchNorm layers in eval mode); then
+    everything trains, the schedule starting again at half the peak, with discriminative
+    learning rates: the head at ``lr``, the backbone's first layers at ``lr / lr_mult``, the
+    layers between in geometric steps. ``freeze_epochs == epochs`` trains the head alone.
     """
 
     epochs: int = 10
@@ -34,6 +41,8 @@ class Recipe:
     monitor: str = "val_accuracy"
     seed: int = 0
     augment: str | None = None
+    freeze_epochs: int = 0
+    lr_mult: float = 1.0
 
     def __post_init__(self) -> None:
         """Check every field, so a bad value fails here, at the boundary, and not mid-training
@@ -64,6 +73,10 @@ class Recipe:
                 raise invalid(name, "a name (str)", getattr(self, name))
         if self.augment is not None and not isinstance(self.augment, str):
             raise invalid("augment", "None or a policy name (str)", self.augment)
+        if not is_int(self.freeze_epochs) or not 0 <= self.freeze_epochs <= self.epochs:
+            raise invalid("freeze_epochs", f"an int in [0, epochs={self.epochs}]", self.freeze_epochs)
+        if not is_number(self.lr_mult) or not 1 <= self.lr_mult <= 1e6:
+            raise invalid("lr_mult", "a float in [1, 1e6] (1: one learning rate for every layer)", self.lr_mult)
 
     def with_overrides(self, **overrides: Any) -> Recipe:
         """A copy with the given fields replaced; ``None`` values leave a field unchanged."""

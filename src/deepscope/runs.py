@@ -5,8 +5,10 @@ safetensors, never executing code from the folder), resume, list runs. ``fit`` i
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +17,37 @@ import torch
 from deepscope import data as data_module
 from deepscope import limits, zoo
 from deepscope.data import Dataset
-from deepscope.errors import DeepscopeError, RunError, invalid
+from deepscope.errors import DeepscopeError, RunError, UnknownNameError, invalid
 from deepscope.recipe import Recipe
 from deepscope.train import Run, fit
 from deepscope.train.checkpoint import last_checkpoint
 from deepscope.train.files import load_tensors, read_json
 from deepscope.train.run import check_run_folder, fingerprint
 from deepscope.train.schema import check_state
+from deepscope.train.tune import Param, Trial, sealed
+from deepscope.zoo.pretrained import BACKBONES
 
-__all__ = ["fit", "list_runs", "load_data", "open_run", "resume", "train"]
+__all__ = [
+    "BACKBONE_ARGS",
+    "TuneResult",
+    "compare",
+    "default_space",
+    "finetune",
+    "fit",
+    "learning_curve",
+    "list_runs",
+    "load_data",
+    "open_run",
+    "pretrain",
+    "resume",
+    "train",
+    "tune",
+]
+
+# Arguments that only say where a pretrained backbone's published weights come from: a run
+# folder records them (to restart a run that completed no epoch) but, once its own weights
+# exist, rebuilds the bare architecture and loads model.safetensors.
+BACKBONE_ARGS = ("weights", "weights_file")
 
 
 def train(
@@ -46,6 +70,95 @@ def train(
     other = {k: v for k, v in fit_kwargs.items() if k not in recipe_fields}
     dataset = data_module.load(data_spec(model, data), val_fraction=val_fraction, seed=recipe.seed, download=download)
     return fit(zoo.create(model, data=dataset, seed=recipe.seed), dataset, recipe, **other)
+
+
+def finetune(
+    backbone: str | Path,
+    data: str = "digits",
+    *,
+    weights_file: str | Path | None = None,
+    size: int | None = None,
+    val_fraction: float = 0.1,
+    download: bool = False,
+    **fit_kwargs: Any,
+) -> Run:
+    """Fine-tune a pretrained network on the data spec ``data`` (fastai's ``fine_tune``): a new
+    head for the data's classes trains on the frozen backbone for ``freeze_epochs``, then the
+    whole network trains with discriminative learning rates (``lr_mult``); frozen BatchNorm
+    keeps its statistics. Images are resized and normalised as the backbone expects.
+
+    ``backbone`` is a pretrained zoo entry (``resnet18``, ``mobilenet_v3_small``,
+    ``efficientnet_b0``: ImageNet weights from ``weights_file``, the cache, or downloaded with
+    ``download=True``; ``efficientnet_lite0``: offline weights from its package), or a run
+    folder: its zoo model is rebuilt for the new classes, every layer but the head takes the
+    run's weights, and (unless ``freeze_epochs`` is given) only the head trains -- Keras'
+    mnist_transfer_cnn. ``fit_kwargs`` are recipe overrides and :func:`fit`'s keywords."""
+    recipe_fields = set(Recipe.__dataclass_fields__)
+    overrides = {k: v for k, v in fit_kwargs.items() if k in recipe_fields}
+    other = {k: v for k, v in fit_kwargs.items() if k not in recipe_fields}
+    if isinstance(backbone, str) and backbone in PRETRAINED:
+        name = backbone
+        recipe = zoo.info(name).recipe.with_overrides(**overrides)
+        dataset = data_module.load(data, val_fraction=val_fraction, seed=recipe.seed, download=download)
+        kwargs: dict[str, Any] = {"weights": "imagenet"}
+        published = BACKBONES[name]
+        if weights_file is not None:
+            kwargs["weights_file"] = str(Path(weights_file).resolve())
+        elif published.local_file is None:  # torchvision's weights: the cache, or a download into it
+            url, file_name, sha256 = published.weights()
+            kwargs["weights_file"] = str(data_module.published_file(url, file_name, sha256, download=download))
+        if size is not None:
+            kwargs["size"] = size
+        model = zoo.create(name, data=dataset, seed=recipe.seed, **kwargs)
+    elif isinstance(backbone, (str, Path)) and Path(backbone).is_dir():
+        source = Path(backbone)
+        run = open_run(source, load_data=False)
+        name, kwargs = run.config["model"]["name"], dict(run.config["model"].get("kwargs", {}))
+        for key in BACKBONE_ARGS:
+            kwargs.pop(key, None)  # the run's own weights replace the published ones
+        recipe = Recipe(**run.config["recipe"])
+        defaults = {"freeze_epochs": overrides.get("epochs", recipe.epochs)}  # the head alone, as Keras does
+        recipe = recipe.with_overrides(**{**defaults, **overrides})
+        dataset = data_module.load(data, val_fraction=val_fraction, seed=recipe.seed, download=download)
+        model = zoo.create(name, data=dataset, seed=recipe.seed, **kwargs)
+        _transfer(run.model, model, source)
+    else:
+        raise UnknownNameError("backbone (a pretrained zoo model, or a run folder)", str(backbone), PRETRAINED)
+    return fit(model, dataset, recipe, **other)
+
+
+PRETRAINED = tuple(BACKBONES)
+
+
+def _transfer(source: torch.nn.Module, target: torch.nn.Module, path: Path) -> None:
+    """Copy every weight of ``source`` into ``target`` except its head's (a new head for the new
+    classes): the layers must match in name and shape."""
+    from deepscope.train.finetune import find_head
+
+    head = {id(p) for m in find_head(target) for p in m.parameters()}
+    head_names = {name for name, p in target.named_parameters() if id(p) in head}
+    state = target.state_dict()
+    for key, value in source.state_dict().items():
+        if key in head_names:
+            continue
+        if key not in state or state[key].shape != value.shape:
+            raise RunError(f"Run {path}'s layer {key} does not fit the new model (shape {tuple(value.shape)}).")
+        state[key] = value
+    target.load_state_dict(state)
+
+
+PRETEXT_TASKS = ("rotation",)
+
+
+def pretrain(model: str, data: str, *, task: str = "rotation", **train_kwargs: Any) -> Run:
+    """Self-supervised pre-training of zoo entry ``model`` on the images of ``data``, their
+    labels unused: the rotation task (``rotations:SPEC``: tell which of 0/90/180/270 degrees
+    each image was turned by). The run folder is a backbone for :func:`finetune`."""
+    if task not in PRETEXT_TASKS:
+        raise UnknownNameError("pretext task", task, PRETEXT_TASKS)
+    if not isinstance(data, str) or not data:
+        raise invalid("data", "an image data spec such as 'mnist:PATH'", data)
+    return train(model, f"rotations:{data}", **train_kwargs)
 
 
 def data_spec(model: str, spec: str) -> str:
@@ -72,11 +185,15 @@ def resume(path: str | Path, **kwargs: Any) -> Run:
             "deepscope.fit(model, data, recipe, out=path, resume=True)."
         )
     recipe = Recipe(**config["recipe"])
-    model = _create(zoo_config, path, seed=recipe.seed)
+    model = _create(zoo_config, path, seed=recipe.seed, pretrained=last_checkpoint(path) is None)
     return fit(model, load_data(config, check=False), recipe, out=path, resume=True, **kwargs)
 
 
-def _create(zoo_config: dict[str, Any], path: Path, seed: int | None = None) -> torch.nn.Module:
+def _create(
+    zoo_config: dict[str, Any], path: Path, seed: int | None = None, pretrained: bool = False
+) -> torch.nn.Module:
+    """Rebuild a run's zoo model; a pretrained backbone's published weights are loaded only
+    when ``pretrained`` (a run restarted before its first epoch), else its own weights follow."""
     if zoo_config["name"] not in zoo.MODELS:
         raise RunError(f"Run {path} was trained with zoo model {zoo_config['name']!r}, which this deepscope lacks.")
     in_shape = tuple(zoo_config["in_shape"])
@@ -89,7 +206,7 @@ def _create(zoo_config: dict[str, Any], path: Path, seed: int | None = None) -> 
             in_shape=in_shape,
             num_classes=zoo_config["num_classes"],
             seed=seed,
-            **zoo_config.get("kwargs", {}),
+            **{k: v for k, v in zoo_config.get("kwargs", {}).items() if pretrained or k not in BACKBONE_ARGS},
         )
     except DeepscopeError as error:
         raise RunError(f"Run {path} is damaged: its model cannot be rebuilt ({error})") from None
@@ -168,3 +285,224 @@ def list_runs(root: str | Path = "runs") -> list[Path]:
     if not root.is_dir():
         return []
     return sorted((p for p in root.iterdir() if (p / "config.json").is_file()), key=lambda p: p.stat().st_mtime)
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """A finished search: the chosen point and its validation value, the recipe's own point's
+    value (trial 0), the chosen run scored once on test, and every trial."""
+
+    folder: Path
+    monitor: str
+    best: Trial
+    default_value: float | None
+    test: dict[str, Any]
+    trials: list[Trial]
+
+
+def default_space(model: str, data: Dataset) -> dict[str, Param]:
+    """What ``tune`` searches when given no space: the learning rate a decade either side of
+    the recipe's (log scale), batch size, weight decay, and (images) augmentation on or off."""
+    recipe = zoo.info(model).recipe
+    space = {
+        "lr": Param("lr", recipe.lr / 10, min(recipe.lr * 10, 1.0), log=True),
+        "batch_size": Param("batch_size", choices=(32, 64, 128)),
+        "weight_decay": Param("weight_decay", 1e-6, 1e-1, log=True),
+    }
+    if data.kind == "image":
+        space["augment"] = Param("augment", choices=("none", "auto"))
+    return space
+
+
+def tune(
+    model: str,
+    data: str = "digits",
+    *,
+    trials: int = 30,
+    space: dict[str, Param] | None = None,
+    folder: str | Path | None = None,
+    runs_dir: str | Path = "runs",
+    pruner: str = "median",
+    seed: int = 0,
+    timeout: float | None = None,
+    val_fraction: float = 0.1,
+    download: bool = False,
+    echo: Any = None,
+    **recipe_overrides: Any,
+) -> TuneResult:
+    """Choose zoo entry ``model``'s hyperparameters on ``data``'s validation split with Optuna
+    (``deepscope.train.tune``): ``trials`` run folders and a resumable ``study.db`` in
+    ``folder`` (default ``runs_dir/tune-<model>-<data>``); the recipe's own point is trial 0.
+    The test split stays sealed until the search ends; then the best trial is scored on it
+    once (kept in ``best.json``; a finished search reopened is not scored again).
+    ``recipe_overrides`` (``epochs=3``, ...) change the recipe every trial starts from."""
+    from deepscope.train.tasks import make_task
+    from deepscope.train.tune import search
+
+    if isinstance(trials, bool) or not isinstance(trials, int) or not 1 <= trials <= 10_000:
+        raise invalid("trials", "an int in [1, 10000]", trials)
+    entry = zoo.info(model)
+    base = entry.recipe.with_overrides(**recipe_overrides)
+    dataset = data_module.load(data_spec(model, data), val_fraction=val_fraction, seed=base.seed, download=download)
+    if not len(dataset.val):
+        raise invalid("val_fraction", "> 0: a search needs a validation split to score trials", val_fraction)
+    space = dict(space) if space is not None else default_space(model, dataset)
+    builder_args = set(inspect.signature(zoo.MODELS.get(model).builder).parameters) - {"in_shape", "num_classes"}
+    for name in space:
+        arg = name.removeprefix("model.")
+        if name.startswith("model.") and arg not in builder_args:
+            raise UnknownNameError(f"argument of {model}", arg, builder_args)
+        if not name.startswith("model.") and name not in Recipe.__dataclass_fields__:
+            raise UnknownNameError(
+                "search parameter (a recipe field, or model.<argument>)", name, Recipe.__dataclass_fields__
+            )
+    metric = base.monitor.removeprefix("val_")
+    task = make_task(dataset.task)
+    direction = "maximize" if task.higher_is_better.get(metric, False) else "minimize"
+    folder = Path(folder) if folder is not None else Path(runs_dir) / _safe(f"tune-{model}-{dataset.name}")
+    trial_data = sealed(dataset)
+
+    def train_trial(params: dict[str, Any], out: Path, callbacks: list[Any]) -> Run:
+        overrides = {k: v for k, v in params.items() if not k.startswith("model.")}
+        kwargs = {k.removeprefix("model."): v for k, v in params.items() if k.startswith("model.")}
+        recipe = base.with_overrides(**overrides)
+        net = zoo.create(model, data=trial_data, seed=recipe.seed, **kwargs)
+        return fit(net, trial_data, recipe, out=out, callbacks=callbacks, progress=False)
+
+    study, all_trials = search(
+        train_trial,
+        space,
+        folder=folder,
+        trials=trials,
+        default={**base.to_dict(), "augment": base.augment or "none"},
+        direction=direction,
+        monitor=base.monitor,
+        pruner=pruner,
+        seed=seed,
+        timeout=timeout,
+        echo=echo,
+    )
+    complete = [t for t in all_trials if t.state == "complete"]
+    if not complete:
+        raise RunError(f"No trial of the search in {folder} completed; see the trial folders for why.")
+    best = next(t for t in complete if t.number == study.best_trial.number)
+    default_value = next((t.value for t in all_trials if t.number == 0), None)
+    test = _score_best_once(folder, best, dataset)
+    return TuneResult(folder, base.monitor, best, default_value, test, all_trials)
+
+
+def _score_best_once(folder: Path, best: Trial, data: Dataset) -> dict[str, Any]:
+    """The chosen trial's test scores: read from ``best.json`` when that trial was scored
+    already, else computed now -- the one time the search reads the test split."""
+    from deepscope.train.files import write_json
+
+    record = folder / "best.json"
+    if record.is_file():
+        saved = read_json(record)
+        if isinstance(saved, dict) and saved.get("trial") == best.number and isinstance(saved.get("test"), dict):
+            return saved["test"]
+    result = open_run(best.path, data=data).evaluate("test")
+    scores = {k: v for k, v in result.to_dict().items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    write_json(
+        record,
+        {"trial": best.number, "params": best.params, "value": best.value, "run": str(best.path), "test": scores},
+    )
+    return scores
+
+
+def _safe(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
+
+
+def compare(paths: list[str | Path]) -> list[dict[str, Any]]:
+    """One row per run folder: name, model, data, parameters, epochs, the monitored metric's
+    best validation value and (when ``evaluate``/the report scored it) its test value, and the
+    training time -- what ``deepscope compare`` tabulates and plots."""
+    if not paths:
+        raise invalid("runs", "at least one run folder", paths)
+    rows = []
+    for path in paths:
+        run = open_run(path, load_data=False)
+        metric = run.monitor.removeprefix("val_")
+        test = None
+        metrics_file = run.path / "metrics.json"
+        if metrics_file.is_file():
+            saved = read_json(metrics_file)
+            test_scores = saved.get("test") if isinstance(saved, dict) else None
+            if isinstance(test_scores, dict) and isinstance(test_scores.get(metric), (int, float)):
+                test = float(test_scores[metric])
+        rows.append(
+            {
+                "name": run.name,
+                "model": run.config["model"].get("name") or run.config["model"].get("class"),
+                "data": run.config["data"]["name"],
+                "parameters": int(run.config.get("parameters", sum(p.numel() for p in run.model.parameters()))),
+                "epochs": len(run.history),
+                "best_epoch": run.best_epoch,
+                "metric": metric,
+                "val": run.best_value,
+                "test": test,
+                "seconds": float(sum(h.get("time", 0.0) for h in run.history)),
+            }
+        )
+    return rows
+
+
+LEARNING_CURVE_METHODS = ("scratch", "augment", "finetune")
+
+
+def learning_curve(
+    model: str,
+    data: str,
+    sizes: list[int],
+    *,
+    methods: tuple[str, ...] = ("scratch", "augment"),
+    backbone: str | Path = "efficientnet_lite0",
+    seeds: tuple[int, ...] = (0,),
+    runs_dir: str | Path = "runs",
+    echo: Any = None,
+    **recipe_overrides: Any,
+) -> list[dict[str, Any]]:
+    """Test accuracy against the number of labelled examples: for each size (labelled images
+    per class, ``SPEC?per_class=N``: seeded subsets, validation carved from them) and method,
+    one run per seed with the same recipe overrides (the budget). Methods: ``scratch`` (zoo
+    entry ``model``, no augmentation), ``augment`` (the same with ``augment='auto'``),
+    ``finetune`` (``backbone``: a pretrained model name or a run folder). Each run keeps its
+    best epoch on validation; its test split is scored once. Rows: method, size, seed,
+    validation and test accuracy, seconds."""
+    import time
+
+    unknown = [m for m in methods if m not in LEARNING_CURVE_METHODS]
+    if unknown or not methods:
+        raise UnknownNameError("learning-curve method", (unknown or [""])[0], LEARNING_CURVE_METHODS)
+    if not sizes or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes):
+        raise invalid("sizes", "labelled examples per class, positive ints", sizes)
+    rows = []
+    for size in sizes:
+        if "per_class=" in data:
+            raise invalid("data", "a spec without per_class (the curve sets it)", data)
+        spec = data_module.spec_with_options(data, {"per_class": size})
+        for method in methods:
+            for seed in seeds:
+                started = time.perf_counter()
+                common = {"seed": seed, "runs_dir": runs_dir, "progress": False, **recipe_overrides}
+                if method == "finetune":
+                    run = finetune(backbone, spec, **common)
+                else:
+                    run = train(model, spec, augment="auto" if method == "augment" else "none", **common)
+                test = run.evaluate("test").accuracy
+                row = {
+                    "method": method,
+                    "size": size,
+                    "seed": seed,
+                    "val": run.best_value,
+                    "test": test,
+                    "seconds": time.perf_counter() - started,
+                    "run": str(run.path),
+                }
+                rows.append(row)
+                if echo:
+                    echo(f"{method:<9} {size:>5} per class, seed {seed}: val {run.best_value:.4f}, test {test:.4f}")
+    return rows

@@ -105,3 +105,27 @@ def test_run_folders_are_numbered(digits, tmp_path):
         for _ in range(2)
     ]
     assert paths == ["softmax_regression-digits-001", "softmax_regression-digits-002"]
+
+
+def test_augmentation_is_printed_recorded_and_mixup_still_learns(digits, tmp_path, capsys):
+    model = zoo.create("lecture_cnn", data=digits, seed=0)
+    run = runs.fit(model, digits, runs_dir=tmp_path, augment="auto", epochs=2)
+    assert "augmentation: shift=0.08 (single-channel images" in capsys.readouterr().err
+    config = json.loads((run.path / "config.json").read_text())
+    assert config["augment"]["requested"] == "auto" and config["augment"]["policy"] == "shift=0.08"
+    mixed = runs.fit(
+        zoo.create("lecture_cnn", data=digits, seed=0),
+        digits,
+        runs_dir=tmp_path,
+        augment="mixup+cutmix",
+        progress=False,
+    )
+    assert json.loads((mixed.path / "config.json").read_text())["augment"]["policy"] == "mixup=0.2+cutmix=1"
+    assert mixed.evaluate("val").accuracy >= 0.9  # soft labels train as well as hard ones
+    runs.open_run(mixed.path)  # the recorded policy passes the config schema
+
+
+def test_a_policy_for_other_data_is_refused_before_training(digits, tmp_path):
+    with pytest.raises(InvalidArgumentError, match="'time-warp' is for series data"):
+        runs.fit(zoo.create("lecture_cnn", data=digits, seed=0), digits, runs_dir=tmp_path, augment="time-warp")
+    assert not list(tmp_path.iterdir())  # refused before a run folder was made

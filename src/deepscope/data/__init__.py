@@ -5,17 +5,20 @@ from deepscope.data import cifar as cifar  # registers 'cifar10'
 from deepscope.data import folders as folders  # registers 'images'
 from deepscope.data import forecast as forecast  # registers 'series'
 from deepscope.data import idx as idx  # registers 'mnist', 'fashion-mnist'
+from deepscope.data import pretext as pretext  # registers 'rotations'
 from deepscope.data import shortcut as shortcut  # registers 'shortcut'
 from deepscope.data import synthetic as synthetic  # registers 'addition', 'moving_squares'
 from deepscope.data import text as text  # registers 'text', 'imdb'
 from deepscope.data import ucr as ucr  # registers 'ucr'
 from deepscope.data.arrays import from_arrays as from_arrays
+from deepscope.data.augment import preview as augment_preview
 from deepscope.data.catalog import DATASETS as DATASETS
 from deepscope.data.catalog import load as load
 from deepscope.data.catalog import register_dataset as register_dataset
 from deepscope.data.download import deepscope_home as deepscope_home
 from deepscope.data.download import download as download
 from deepscope.data.download import download_dataset as download_dataset
+from deepscope.data.download import published_file as published_file
 from deepscope.data.forecast import forecast_inputs as forecast_inputs
 from deepscope.data.idx import read_idx as read_idx
 from deepscope.data.images import open_image as open_image
@@ -41,6 +44,7 @@ from deepscope.data.ucr import read_series as read_series
 __all__ = [
     "CUES",
     "add_cue",
+    "augment_preview",
     "cue_region",
     "cue_swapped",
     "Corpus",
@@ -58,6 +62,7 @@ __all__ = [
     "deepscope_home",
     "download",
     "download_dataset",
+    "published_file",
     "from_arrays",
     "load",
     "open_image",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
 
 from deepscope.data.spec import Dataset, check_seed, check_val_fraction
-from deepscope.errors import DataError, invalid
+from deepscope.data.subset import SUBSET_OPTIONS, subset
+from deepscope.errors import DataError, InvalidArgumentError, invalid
 from deepscope.registry import Registry
 
 __all__ = ["DATASETS", "Loader", "load", "register_dataset"]
@@ -39,19 +41,39 @@ def load(spec: str, *, val_fraction: float = 0.1, seed: int = 0, download: bool 
         raise invalid("data", "a data spec string such as 'digits' or 'mnist:PATH'", spec)
     val_fraction, seed = check_val_fraction(val_fraction), check_seed(seed)
     name, _, where = spec.partition(":")
+    if "?" in name:  # 'digits?classes=0,1': settings without a path
+        name, _, query = name.partition("?")
+        where = f"?{query}{':' + where if where else ''}"
     entry = DATASETS.get(name)
-    path = Path(where).expanduser() if where else None
-    part, sep, _ = where.partition("?")
+    own, generic = _generic_options(where)  # classes= / per_class= work for every loader
+    path = Path(own).expanduser() if own else None
+    part, sep, _ = own.partition("?")
     if not sep and "=" in part:  # 'addition:digits=2': settings only, no path
         part = ""
     if not part and entry.meta["needs_path"]:
         before = " before the settings" if where else ""
         raise DataError(f"Dataset {name!r} needs a path{before}: '{name}:PATH', where PATH is {entry.meta['expects']}.")
     dataset = entry.builder(path, val_fraction=val_fraction, seed=seed, download=download)
+    dataset = subset(dataset, generic, val_fraction=val_fraction, seed=seed)
     if not dataset.spec:  # a loader that wraps another spec sets its own (shortcut:...)
         dataset.spec = _absolute_spec(name, where) if where else spec
     dataset.info["split"] = {"val_fraction": val_fraction, "seed": seed}  # run folders reload the same split
     return dataset
+
+
+def _generic_options(where: str) -> tuple[str, dict[str, str]]:
+    """Split the settings every dataset takes (``SUBSET_OPTIONS``) off a spec's PATH?query."""
+    part, sep, query = where.partition("?")
+    if not sep and "=" in part:  # settings only, no path
+        part, sep, query = "", "?", part
+    if not query:
+        return where, {}
+    pairs = parse_qsl(query, keep_blank_values=True)
+    generic = {key: value for key, value in pairs if key in SUBSET_OPTIONS}
+    if len(generic) != sum(key in SUBSET_OPTIONS for key, _ in pairs):
+        raise InvalidArgumentError("Each of `classes` and `per_class` may be given once in a data spec.")
+    rest = urlencode([(key, value) for key, value in pairs if key not in SUBSET_OPTIONS], safe=",/:")
+    return (f"{part}?{rest}" if rest else part), generic
 
 
 def _absolute_spec(name: str, where: str) -> str:

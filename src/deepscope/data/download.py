@@ -42,6 +42,7 @@ __all__ = [
     "download_dataset",
     "extract_tar",
     "file_digest",
+    "published_file",
 ]
 
 CHUNK = 1 << 20  # 1 MiB per read while streaming and hashing
@@ -114,6 +115,22 @@ def deepscope_home() -> Path:
 def cache_dir(name: str) -> Path:
     """The cache folder of dataset ``name``: ``<home>/<name>`` (not created here)."""
     return deepscope_home() / name
+
+
+def published_file(url: str, name: str, sha256: str, *, folder: str = "weights", download: bool = False) -> Path:
+    """A published file (pretrained weights) from deepscope's cache, ``<home>/<folder>/<name>``,
+    checked against ``sha256`` (or its first 8+ digits); downloaded into the cache when absent
+    and ``download`` is true, else a DataError says how to get it."""
+    path = deepscope_home() / folder / name
+    if path.is_file() and file_digest(path, "sha256").startswith(sha256.lower()):
+        return path
+    if not download:
+        raise DataError(
+            f"{name} is not in the cache ({path}). Allow the download with --download (download=True), "
+            f"or pass the published file with --weights FILE."
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return _download(url, path, sha256=sha256)
 
 
 def base_url(name: str) -> str:
@@ -239,7 +256,8 @@ def download(
     size: int | None = None,
     progress: Callable[[int, int | None], None] | None = None,
 ) -> Path:
-    """Fetch ``url`` to ``dest`` and verify its checksum; return ``dest``.
+    """Fetch ``url`` to ``dest`` and verify its checksum; return ``dest``. ``sha256`` may be a
+    prefix of 8+ hex digits (torchvision names weight files by their sha256's first digits).
 
     The body is streamed to a temporary file beside ``dest`` and renamed over it only once
     complete and verified, so ``dest`` is either absent or whole. A ``dest`` that already
@@ -262,7 +280,9 @@ def download(
     scheme = url.partition(":")[0].lower()
     if scheme not in ("http", "https", "file"):
         raise invalid("url", "an http://, https:// or file:// URL", url)
-    if dest.is_file() and (expected is None or file_digest(dest, algorithm) == expected.lower()):
+    if expected is not None and (len(expected) < 8 or len(expected) > 64):
+        raise invalid(algorithm, "a hex digest (or, for torchvision's weight files, its first 8+ characters)", expected)
+    if dest.is_file() and (expected is None or file_digest(dest, algorithm).startswith(expected.lower())):
         return dest
 
     deadline = limits.Deadline(limits.current().download_seconds)
@@ -289,6 +309,9 @@ def download(
             if tmp is not None:
                 tmp.unlink(missing_ok=True)
     return dest
+
+
+_download = download  # for published_file, whose `download` argument shadows the function
 
 
 def _fetch(
@@ -346,7 +369,7 @@ def _fetch(
             _check_deadline(deadline, sockets, url)
             raise DataError(f"Download of {url} broke off after {done:,} bytes: {error}.") from None
     _check_deadline(deadline, sockets, url)
-    if expected is not None and h.hexdigest() != expected.lower():
+    if expected is not None and not h.hexdigest().startswith(expected.lower()):
         raise DataError(
             f"Checksum mismatch for {url}: {algorithm} must be {expected.lower()}. "
             f"Received: {algorithm}={h.hexdigest()} ({done:,} bytes). The download was deleted; "

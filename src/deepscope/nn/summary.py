@@ -48,8 +48,9 @@ def summary(model: nn.Module, input_shape: tuple[int, ...], dtype: torch.dtype |
     seen: set[str] = set()  # a layer called at every time step (RNN/ConvLSTM cells) is listed once
     hooks = []
     for name, module in model.named_modules():
-        if next(module.children(), None) is not None:  # containers: their leaves are listed
-            continue
+        own = next(module.parameters(recurse=False), None) is not None
+        if next(module.children(), None) is not None and not own:  # containers: their leaves are listed
+            continue  # (a layer with its own weights and a child, e.g. a padded Conv2d, is listed too)
 
         def record(mod: nn.Module, _inputs: object, output: object, name: str = name) -> None:
             if name in seen:

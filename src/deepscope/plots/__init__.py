@@ -1,6 +1,8 @@
 """Figures: matplotlib functions that take results and return a Figure (the only drawing code
 besides ``report``)."""
 
+from deepscope.plots.augment import augment_figure as augment_figure
+from deepscope.plots.augment import augment_text as augment_text
 from deepscope.plots.explain import attribution_figure as attribution_figure
 from deepscope.plots.explain import audit_figure as audit_figure
 from deepscope.plots.explain import faithfulness_figure as faithfulness_figure
@@ -29,8 +31,11 @@ from deepscope.plots.raster import figure_png as figure_png
 from deepscope.plots.raster import png_data_uri as png_data_uri
 from deepscope.plots.regression import forecast_figure as forecast_figure
 from deepscope.plots.regression import next_frames_figure as next_frames_figure
+from deepscope.plots.training import compare_figure as compare_figure
 from deepscope.plots.training import confusion_matrix_figure as confusion_matrix_figure
+from deepscope.plots.training import learning_curve_figure as learning_curve_figure
 from deepscope.plots.training import learning_curves as learning_curves
+from deepscope.plots.training import lr_find_figure as lr_find_figure
 from deepscope.plots.training import new_figure as new_figure
 from deepscope.plots.training import prediction_grid as prediction_grid
 from deepscope.plots.training import prediction_order as prediction_order
@@ -38,6 +43,11 @@ from deepscope.plots.training import save_figure as save_figure
 from deepscope.plots.words import word_map_figure as word_map_figure
 
 __all__ = [
+    "augment_figure",
+    "augment_text",
+    "compare_figure",
+    "learning_curve_figure",
+    "lr_find_figure",
     "attribution_figure",
     "audit_figure",
     "faithfulness_figure",

@@ -24,6 +24,9 @@ from deepscope.atomic import atomic_write
 from deepscope.errors import invalid
 
 __all__ = [
+    "compare_figure",
+    "learning_curve_figure",
+    "lr_find_figure",
     "confusion_matrix_figure",
     "learning_curves",
     "new_figure",
@@ -251,3 +254,68 @@ def _short(text: str, width: int) -> str:
     text = str(text)
     text = text if len(text) <= width else text[: width - 1] + "…"
     return text.replace("$", r"\$")
+
+
+def lr_find_figure(result: Any) -> Figure:
+    """The learning-rate range test: smoothed loss against learning rate (log scale), with the
+    suggested rate (steepest descent) and a decade below the minimum marked."""
+    fig = new_figure(6.0, 3.6)
+    ax = fig.add_subplot()
+    ax.plot(result.lrs, result.losses, color="C0")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("loss (smoothed)")
+    for lr, label, color in ((result.steepest, "steepest", "C3"), (result.minimum, "minimum / 10", "C2")):
+        ax.axvline(lr, color=color, linestyle="--", linewidth=1)
+        ax.annotate(f"{label}: {lr:.2g}", (lr, max(result.losses)), color=color, fontsize=8, rotation=90, va="top")
+    ax.set_title(f"learning-rate range test: suggested {result.suggestion:.2g}", fontsize=10)
+    return fig
+
+
+def compare_figure(rows: Sequence[Mapping[str, Any]]) -> Figure:
+    """Runs side by side: their best validation value and (when scored) test value of the
+    same metric, one bar pair per run, with parameter counts and training time in the labels."""
+    if not rows:
+        raise invalid("rows", "at least one run", rows)
+    fig = new_figure(max(4.0, 1.3 * len(rows) + 1.5), 3.8)
+    ax = fig.add_subplot()
+    xs = np.arange(len(rows))
+    val = [r.get("val") if r.get("val") is not None else np.nan for r in rows]
+    test = [r.get("test") if r.get("test") is not None else np.nan for r in rows]
+    ax.bar(xs - 0.2, val, width=0.4, label="validation (best epoch)", color="C0")
+    ax.bar(xs + 0.2, test, width=0.4, label="test", color="C1")
+    ax.set_xticks(
+        xs,
+        [f"{r['name']}\n{r['parameters']:,} params\n{r['seconds']:.0f} s" for r in rows],
+        fontsize=7,
+    )
+    finite = [v for v in val + test if np.isfinite(v)]
+    if finite and rows[0].get("metric", "").endswith("accuracy"):
+        ax.set_ylim(max(0.0, min(finite) - 0.05), min(1.0, max(finite) + 0.02))
+    ax.set_ylabel(rows[0].get("metric", "score"))
+    ax.legend(fontsize=8)
+    return fig
+
+
+def learning_curve_figure(rows: Sequence[Mapping[str, Any]], title: str = "") -> Figure:
+    """Test accuracy against labelled examples per class (log scale), one line per method:
+    the mean over seeds, with the min-max range of the seeds shaded. ``rows`` are what
+    ``deepscope.runs.learning_curve`` returns."""
+    if not rows:
+        raise invalid("rows", "at least one run", rows)
+    fig = new_figure(6.0, 4.0)
+    ax = fig.add_subplot()
+    for i, method in enumerate(dict.fromkeys(r["method"] for r in rows)):
+        sizes = sorted({r["size"] for r in rows if r["method"] == method})
+        tests = [[r["test"] for r in rows if r["method"] == method and r["size"] == n] for n in sizes]
+        means = [float(np.mean(t)) for t in tests]
+        ax.plot(sizes, means, marker="o", label=method, color=f"C{i}")
+        ax.fill_between(sizes, [min(t) for t in tests], [max(t) for t in tests], color=f"C{i}", alpha=0.15)
+    ax.set_xscale("log")
+    ax.set_xlabel("labelled training examples per class")
+    ax.set_ylabel("test accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig

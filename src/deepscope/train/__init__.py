@@ -14,10 +14,17 @@ from deepscope.train.evaluate import evaluate_seq2seq as evaluate_seq2seq
 from deepscope.train.evaluate import predict_outputs as predict_outputs
 from deepscope.train.evaluate import predict_proba as predict_proba
 from deepscope.train.evaluate import primary_score as primary_score
+from deepscope.train.finetune import find_head as find_head
+from deepscope.train.finetune import layer_groups as layer_groups
 from deepscope.train.loop import fit as fit
+from deepscope.train.lr_find import LRFinder as LRFinder
+from deepscope.train.lr_find import lr_find as lr_find
 from deepscope.train.optim import OPTIMIZERS as OPTIMIZERS
 from deepscope.train.optim import SCHEDULES as SCHEDULES
 from deepscope.train.run import Run as Run
+from deepscope.train.tune import SealedTestSplitError as SealedTestSplitError
+from deepscope.train.tune import parse_space as parse_space
+from deepscope.train.tune import read_space as read_space
 
 __all__ = [
     "OPTIMIZERS",
@@ -25,17 +32,24 @@ __all__ = [
     "AnyEvaluation",
     "Callback",
     "Evaluation",
+    "LRFinder",
     "ProgressBar",
     "RegressionEvaluation",
     "Run",
+    "SealedTestSplitError",
     "Seq2SeqEvaluation",
     "TrainState",
     "evaluate",
     "evaluate_data",
     "evaluate_regression",
     "evaluate_seq2seq",
+    "find_head",
     "fit",
+    "layer_groups",
+    "lr_find",
+    "parse_space",
     "predict_outputs",
     "predict_proba",
     "primary_score",
+    "read_space",
 ]

@@ -22,6 +22,7 @@ class TrainState:
     epoch: int = 0  # epochs completed
     history: list[dict[str, float]] = field(default_factory=list)
     stop: bool = False  # a callback may set this to end training after the current epoch
+    notes: list[str] = field(default_factory=list)  # choices the trainer made that a user should see
 
 
 class Callback:
@@ -59,6 +60,8 @@ class ProgressBar(Callback):
         return (self.console.is_terminal or self.console.is_jupyter) and not self.console.is_dumb_terminal
 
     def on_fit_start(self, state: TrainState) -> None:
+        for note in state.notes:
+            self.console.print(note, markup=False, highlight=False, soft_wrap=True)
         if not self.live:
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

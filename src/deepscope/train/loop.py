@@ -19,13 +19,14 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from deepscope.data import Dataset
-from deepscope.data.augment import make_augment
-from deepscope.errors import RunError, TrainingDivergedError, TrainingInterrupted, invalid
+from deepscope.data.augment import resolve_policy
+from deepscope.errors import RunError, TrainingDivergedError, TrainingInterrupted, UnknownNameError, invalid
 from deepscope.recipe import Recipe
 from deepscope.train.callbacks import Callback, ProgressBar, TrainState
 from deepscope.train.checkpoint import last_checkpoint, load_checkpoint, remove_tree, save_checkpoint
 from deepscope.train.files import load_tensors, read_json, save_tensors, write_json, write_text
-from deepscope.train.optim import make_optimizer, make_schedule
+from deepscope.train.finetune import freeze_norms, layer_groups, phase_schedule, set_frozen
+from deepscope.train.optim import SCHEDULES, make_optimizer, make_schedule
 from deepscope.train.run import FORMAT_VERSION, Run, check_run_folder, fingerprint, next_run_dir
 from deepscope.train.schema import check_state
 from deepscope.train.tasks import Task, make_task
@@ -78,13 +79,25 @@ def fit(
     higher = task.higher_is_better[metric]
 
     steps_per_epoch = math.ceil(len(data.train) / recipe.batch_size)
+    groups, backbone = _param_groups(model, recipe)
     optimizer = make_optimizer(
-        recipe.optimizer, model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay, momentum=recipe.momentum
+        recipe.optimizer, groups, lr=recipe.lr, weight_decay=recipe.weight_decay, momentum=recipe.momentum
     )
-    schedule = make_schedule(
-        recipe.schedule, optimizer, lr=recipe.lr, epochs=recipe.epochs, steps_per_epoch=steps_per_epoch
-    )
-    augment = make_augment(recipe.augment, data.kind)
+    if 0 < recipe.freeze_epochs < recipe.epochs:
+        if recipe.schedule not in SCHEDULES:
+            raise UnknownNameError("schedule", recipe.schedule, SCHEDULES)
+        schedule = phase_schedule(
+            recipe.schedule,
+            optimizer,
+            first_steps=recipe.freeze_epochs * steps_per_epoch,
+            second_steps=(recipe.epochs - recipe.freeze_epochs) * steps_per_epoch,
+        )
+    else:
+        schedule = make_schedule(
+            recipe.schedule, optimizer, lr=recipe.lr, epochs=recipe.epochs, steps_per_epoch=steps_per_epoch
+        )
+    policy = resolve_policy(recipe.augment, data)  # 'auto' resolved once per run, recorded in config.json
+    augment = policy if policy else None
 
     saved = None
     if resume:
@@ -95,7 +108,7 @@ def fit(
         saved = load_checkpoint(path, model, optimizer, schedule, schema=check_state)
     else:
         path = _new_run_folder(out, runs_dir, model, data)
-        write_json(path / "config.json", _config(model, data, recipe))
+        write_json(path / "config.json", _config(model, data, recipe, policy))
         for name, content in data.files.items():  # e.g. a text vocabulary, so the run can predict on raw text
             write_json(path / name, content)
     if saved is None:  # a new run, or one resumed before its first epoch was completed
@@ -110,6 +123,7 @@ def fit(
         epoch=saved["epoch"],
         history=saved["history"],
         stop=saved.get("stopped", False),
+        notes=[f"augmentation: {policy}" + (f" ({policy.reason})" if policy.reason else "")] if policy else [],
     )
     best, best_epoch, bad_epochs = saved["best"], saved["best_epoch"], saved["bad_epochs"]
     all_callbacks = [*callbacks, *([ProgressBar()] if progress else [])]
@@ -120,6 +134,7 @@ def fit(
     try:
         while state.epoch < recipe.epochs and not state.stop:
             epoch = state.epoch + 1
+            set_frozen(backbone, epoch <= recipe.freeze_epochs)  # fine-tuning: the head alone first
             started = time.perf_counter()
             train_logs = _train_epoch(
                 model, task, optimizer, schedule, data.train, recipe, epoch, augment, state, all_callbacks
@@ -159,6 +174,7 @@ def fit(
     except KeyboardInterrupt:
         raise _interrupted(path, model, state.epoch) from None
     finally:
+        set_frozen(backbone, False)
         if training:
             for cb in all_callbacks:
                 cb.on_fit_end(state)
@@ -171,6 +187,20 @@ def fit(
         history=state.history,
         stopped_early=bool(state.stop and state.epoch < recipe.epochs),
     )
+
+
+def _param_groups(model: nn.Module, recipe: Recipe) -> tuple[list[dict[str, Any]], list[nn.Parameter]]:
+    """The optimizer's parameter groups, and the backbone's parameters (frozen for the first
+    ``freeze_epochs``). Without fine-tuning settings: one group of every parameter. With them:
+    ``layer_groups`` from the first layers to the head, at ``lr / lr_mult`` rising
+    geometrically to ``lr``."""
+    if recipe.freeze_epochs == 0 and recipe.lr_mult == 1:
+        return [{"params": list(model.parameters())}], []
+    groups = layer_groups(model)
+    last = len(groups) - 1
+    scales = [recipe.lr_mult ** (-(last - i) / last) if last else 1.0 for i in range(len(groups))]
+    backbone = [p for group in groups[:-1] for p in group]
+    return [{"params": g, "lr": recipe.lr * scale} for g, scale in zip(groups, scales)], backbone
 
 
 def _interrupted(path: Path, model: nn.Module, epochs_done: int) -> TrainingInterrupted:
@@ -196,7 +226,7 @@ def _interrupted(path: Path, model: nn.Module, epochs_done: int) -> TrainingInte
 def _check_resumable(path: Path, data: Dataset, recipe: Recipe) -> None:
     """Refuse to resume ``path`` with another recipe or other data than it was started with."""
     config = check_run_folder(path)
-    if config["recipe"] != recipe.to_dict():
+    if Recipe(**config["recipe"]).to_dict() != recipe.to_dict():  # fields added since take their defaults
         raise RunError(
             f"Cannot resume {path}: its recipe differs from this one. Saved: {config['recipe']}. "
             f"Given: {recipe.to_dict()}."
@@ -234,7 +264,7 @@ def _new_run_folder(out: str | Path | None, runs_dir: str | Path, model: nn.Modu
     return path
 
 
-def _config(model: nn.Module, data: Dataset, recipe: Recipe) -> dict[str, Any]:
+def _config(model: nn.Module, data: Dataset, recipe: Recipe, policy) -> dict[str, Any]:
     import numpy
 
     from deepscope import __version__
@@ -246,6 +276,7 @@ def _config(model: nn.Module, data: Dataset, recipe: Recipe) -> dict[str, Any]:
         "model": zoo_config or {"name": None, "class": f"{type(model).__module__}.{type(model).__qualname__}"},
         "data": {**data.describe(), "fingerprint": fingerprint(data)},
         "recipe": recipe.to_dict(),
+        "augment": policy.describe(),
         "parameters": sum(p.numel() for p in model.parameters()),
         "versions": {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -283,14 +314,16 @@ def _train_epoch(
     callbacks: Sequence[Callback],
 ) -> dict[str, float]:
     model.train()
+    freeze_norms(model)  # a BatchNorm whose parameters are frozen keeps its statistics (eval mode)
     # The data order depends only on (seed, epoch): a resumed run sees the same batches.
     generator = torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
     loss_sum, count, sums = 0.0, 0, {}
     for step, (xb, yb) in enumerate(_batches(split, recipe.batch_size, generator), start=1):
+        target = yb
         if augment is not None:
-            xb = augment(xb, generator)
+            xb, target = augment(xb, yb, generator)  # target: soft labels (N, K) after MixUp/CutMix
         output = model(xb)
-        loss = task.loss(output, yb)
+        loss = task.loss(output, target)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

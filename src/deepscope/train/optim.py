@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import torch
 
@@ -15,10 +16,16 @@ SCHEDULES = ("constant", "onecycle", "cosine", "step")
 
 
 def make_optimizer(
-    name: str, params: Iterable[torch.nn.Parameter], *, lr: float, weight_decay: float = 0.0, momentum: float = 0.9
+    name: str,
+    params: Iterable[torch.nn.Parameter] | Iterable[dict[str, Any]],
+    *,
+    lr: float,
+    weight_decay: float = 0.0,
+    momentum: float = 0.9,
 ) -> torch.optim.Optimizer:
     """Build optimizer ``name``: 'sgd' (with Nesterov-free momentum), 'adam', 'adamw',
-    'rmsprop' or 'adadelta' (Keras' mnist_cnn choice; its ``lr`` is a scale, 1.0 by convention)."""
+    'rmsprop' or 'adadelta' (Keras' mnist_cnn choice; its ``lr`` is a scale, 1.0 by convention).
+    ``params`` may be parameter groups (dicts with ``params`` and their own ``lr``)."""
     if not isinstance(lr, (int, float)) or lr <= 0:
         raise invalid("lr", "a positive number", lr)
     key = name.lower()
@@ -46,7 +53,8 @@ def make_schedule(
     if key == "constant":
         return None
     if key == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total, pct_start=0.25)
+        peaks = [group["lr"] for group in optimizer.param_groups]  # each group's own peak (== lr for one group)
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peaks, total_steps=total, pct_start=0.25)
     if key == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
     if key == "step":

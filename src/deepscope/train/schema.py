@@ -64,6 +64,7 @@ class Config(_Strict):
     model: ModelConfig
     data: DataConfig
     recipe: dict[str, Any]
+    augment: dict[str, str] | None = None  # the resolved policy (deepscope >= 0.10)
 
     @model_validator(mode="after")
     def _classes_match_the_model(self) -> Config:

@@ -2,6 +2,9 @@
 
 from deepscope.zoo import cnn as cnn  # registers lecture_cnn, mnist_cnn
 from deepscope.zoo import dense as dense  # registers softmax_regression, mlp, mnist_mlp
+from deepscope.zoo import (
+    pretrained as pretrained,  # registers resnet18, mobilenet_v3_small, efficientnet_b0, efficientnet_lite0
+)
 from deepscope.zoo import sequence as sequence  # registers addition_rnn, mnist_hierarchical_rnn, conv_lstm
 from deepscope.zoo import (
     series as series,  # registers fcn, resnet1d, inception_time, lstm/gru_classifier, cnn1d, forecast_mlp

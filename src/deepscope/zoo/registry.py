@@ -40,6 +40,7 @@ class ZooInfo:
     example_classes: int
     description: str
     data_options: dict[str, Any] = field(default_factory=dict)
+    example_kwargs: dict[str, Any] = field(default_factory=dict)  # for the example input (a small resize)
 
 
 def register(
@@ -52,6 +53,7 @@ def register(
     example_shape: tuple[int, ...],
     example_classes: int = 10,
     data_options: dict[str, Any] | None = None,
+    example_kwargs: dict[str, Any] | None = None,
 ) -> Callable[[Builder], Builder]:
     """Register ``builder(in_shape, num_classes, **kwargs) -> nn.Module`` under ``name``.
 
@@ -72,6 +74,7 @@ def register(
                 example_classes,
                 doc[0] if doc else "",
                 dict(data_options or {}),
+                dict(example_kwargs or {}),
             ),
         )(builder)
         return builder

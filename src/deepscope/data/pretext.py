@@ -1,0 +1,69 @@
+"""Labels that come from the data itself: the rotation pretext task (Gidaris et al. 2018).
+
+``rotations:SPEC`` is the image dataset SPEC with its labels thrown away: every image is turned
+by 0, 90, 180 or 270 degrees (one turn per image, drawn with the seed) and labelled by its
+turn. A network that learns to tell the turns apart has to recognise what is upright in the
+images -- strokes, shapes, objects -- which is what a classifier of the real labels needs too,
+so its layers are a backbone to fine-tune on the few labelled images there are
+(``deepscope pretrain``, then ``deepscope finetune RUN``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch.utils.data import TensorDataset
+
+from deepscope.data.catalog import load, register_dataset
+from deepscope.data.spec import Dataset
+from deepscope.errors import DataError
+
+__all__ = ["TURNS", "rotations"]
+
+TURNS = ["0", "90", "180", "270"]  # class names: degrees counter-clockwise
+
+
+def rotations(data: Dataset, seed: int = 0) -> Dataset:
+    """``data`` (square images) with each image turned by a random multiple of 90 degrees and
+    labelled by the turn (0..3); the original labels are not used."""
+    if data.kind != "image" or len(data.input_shape) != 3 or data.input_shape[1] != data.input_shape[2]:
+        raise DataError(
+            f"The rotation task turns square images; {data.name!r} is {data.kind} data of shape {data.input_shape}."
+        )
+    generator = torch.Generator().manual_seed(seed + 31_337)
+    splits = {}
+    for name in ("train", "val", "test"):
+        x = data.split(name).tensors[0]
+        turns = torch.randint(0, 4, (len(x),), generator=generator)
+        turned = x.clone()
+        for k in (1, 2, 3):
+            chosen = turns == k
+            if chosen.any():
+                turned[chosen] = torch.rot90(x[chosen], k, dims=(2, 3))  # (n, C, H, W), counter-clockwise
+        splits[name] = TensorDataset(turned, turns)
+    return Dataset(
+        name=f"{data.name}-rotations",
+        kind="image",
+        input_shape=data.input_shape,
+        train=splits["train"],
+        val=splits["val"],
+        test=splits["test"],
+        classes=list(TURNS),
+        spec=f"rotations:{data.spec}",
+        info={**data.info, "pretext": {"task": "rotation", "inner": data.spec}},
+    )
+
+
+@register_dataset(
+    "rotations",
+    kind="image",
+    needs_path=True,
+    expects="an image data spec (square images), e.g. rotations:mnist:PATH",
+    summary="self-supervised pretext task: each image turned 0/90/180/270 degrees, labelled by its turn",
+)
+def load_rotations(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False) -> Dataset:
+    inner = str(path) if path is not None else ""
+    if inner.partition(":")[0] == "rotations":
+        raise DataError("A rotations spec cannot wrap another rotations spec.")
+    return rotations(load(inner, val_fraction=val_fraction, seed=seed, download=download), seed=seed)
