@@ -28,6 +28,7 @@ def main() -> None:
     parser.add_argument("--cue", default="corner")
     parser.add_argument("--class", dest="cls", default="7")
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs (say so when you report it)")
+    parser.add_argument("--augment", help="override the recipe's augmentation policy (say so when you report it)")
     parser.add_argument("--n", type=int, default=1000, help="test images audited")
     parser.add_argument("--method", help="attribution method of the audit (default: the audit's)")
     parser.add_argument("--threads", type=int, default=2)
@@ -35,6 +36,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     overrides = {"epochs": args.epochs} if args.epochs else {}
+    if args.augment:
+        overrides["augment"] = args.augment
     rows = []
     with tempfile.TemporaryDirectory() as runs_dir:
         trained = {

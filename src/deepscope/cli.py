@@ -318,17 +318,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     """Self-supervised pre-training on a dataset's images (labels unused)."""
     from deepscope import runs
 
-    run = runs.pretrain(
-        args.model,
-        args.data,
-        task=args.task,
-        val_fraction=args.val_fraction,
-        download=args.download,
-        out=args.out,
-        runs_dir=args.runs_dir,
-        progress=not args.quiet,
-        **_recipe_overrides(args),
-    )
+    run = runs.pretrain(args.model, args.data, task=args.task, **_run_kwargs(args))
     args.no_report = True  # a pretext task's test score is not the point
     _finish_run(run, args)
     _print(f"Fine-tune it on the labelled images: deepscope finetune {run.path} --data SPEC")
@@ -339,18 +329,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     """Fine-tune a pretrained network (or a run) on a dataset: new head, frozen, then all."""
     from deepscope import runs
 
-    run = runs.finetune(
-        args.backbone,
-        args.data,
-        weights_file=args.weights,
-        size=args.size,
-        val_fraction=args.val_fraction,
-        download=args.download,
-        out=args.out,
-        runs_dir=args.runs_dir,
-        progress=not args.quiet,
-        **_recipe_overrides(args),
-    )
+    run = runs.finetune(args.backbone, args.data, weights_file=args.weights, size=args.size, **_run_kwargs(args))
     return _finish_run(run, args)
 
 
@@ -492,16 +471,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         if not args.model:
             raise invalid("model", "a zoo model name (see `deepscope zoo`)", args.model)
-        run = runs.train(
-            args.model,
-            args.data,
-            val_fraction=args.val_fraction,
-            download=args.download,
-            out=args.out,
-            runs_dir=args.runs_dir,
-            progress=not args.quiet,
-            **overrides,
-        )
+        run = runs.train(args.model, args.data, **_run_kwargs(args))
     return _finish_run(run, args)
 
 
@@ -1006,6 +976,42 @@ def _add_recipe_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_run_options(p: argparse.ArgumentParser, *, report: bool = True, download: str = "") -> None:
+    """The recipe options and what every training command takes: seed, validation share,
+    where the run goes, downloads, the report, the progress display."""
+    _add_recipe_options(p)
+    p.add_argument("--seed", type=integer, help="random seed in [0, 2**32)")
+    p.add_argument(
+        "--val-fraction",
+        type=fraction,
+        default=0.1,
+        metavar="F",
+        help="share of the training data held out for validation (0: none)",
+    )
+    p.add_argument("--out", type=folder, metavar="DIR", help="run folder (default: RUNS_DIR/<model>-<data>-<n>)")
+    p.add_argument("--runs-dir", type=folder, default="runs", help="where new run folders go")
+    p.add_argument("--download", action="store_true", help=download or "download standard datasets if missing")
+    if report:
+        p.add_argument(
+            "--no-report",
+            action="store_true",
+            help="skip report.html (it evaluates the test split once, for the record, after training)",
+        )
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+
+
+def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of runs.train/finetune/pretrain that the run options give."""
+    return {
+        "val_fraction": args.val_fraction,
+        "download": args.download,
+        "out": args.out,
+        "runs_dir": args.runs_dir,
+        "progress": not args.quiet,
+        **_recipe_overrides(args),
+    }
+
+
 def build_parser() -> argparse.ArgumentParser:
     from deepscope import __version__
 
@@ -1077,25 +1083,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("model", nargs="?", help="zoo model name (see `deepscope zoo`)")
     p.add_argument("--data", default="digits", metavar="SPEC", help="data spec, e.g. digits, mnist:PATH")
-    _add_recipe_options(p)
-    p.add_argument("--seed", type=integer, help="random seed in [0, 2**32)")
-    p.add_argument(
-        "--val-fraction",
-        type=fraction,
-        default=0.1,
-        metavar="F",
-        help="share of the training data held out for validation (0: none)",
-    )
-    p.add_argument("--out", type=folder, metavar="DIR", help="run folder (default: RUNS_DIR/<model>-<data>-<n>)")
-    p.add_argument("--runs-dir", type=folder, default="runs", help="where new run folders go")
+    _add_run_options(p)
     p.add_argument("--resume", type=run_folder, metavar="RUN", help="continue an interrupted run folder")
-    p.add_argument("--download", action="store_true", help="download standard datasets if missing")
-    p.add_argument(
-        "--no-report",
-        action="store_true",
-        help="skip report.html (it evaluates the test split once, for the record, after training)",
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_train)
 
     p = _command(
@@ -1110,13 +1099,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="zoo model name (an image model)")
     p.add_argument("--data", default="digits", metavar="SPEC", help="image data spec (square images)")
     p.add_argument("--task", default="rotation", choices=("rotation",), help="the pretext task")
-    _add_recipe_options(p)
-    p.add_argument("--seed", type=integer, help="random seed in [0, 2**32)")
-    p.add_argument("--val-fraction", type=fraction, default=0.1, metavar="F", help="share held out for validation")
-    p.add_argument("--out", type=folder, metavar="DIR", help="run folder (default: RUNS_DIR/<model>-<data>-<n>)")
-    p.add_argument("--runs-dir", type=folder, default="runs", help="where new run folders go")
-    p.add_argument("--download", action="store_true", help="download standard datasets if missing")
-    p.add_argument("--quiet", action="store_true", help="no progress display")
+    _add_run_options(p, report=False)
     p.set_defaults(func=cmd_pretrain)
 
     p = _command(
@@ -1233,22 +1216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--size", type=_int_in(32, 1024), metavar="PX", help="side images are resized to (default: the backbone's)"
     )
-    _add_recipe_options(p)
-    p.add_argument("--seed", type=integer, help="random seed in [0, 2**32)")
-    p.add_argument(
-        "--val-fraction",
-        type=fraction,
-        default=0.1,
-        metavar="F",
-        help="share of the training data held out for validation",
-    )
-    p.add_argument("--out", type=folder, metavar="DIR", help="run folder (default: RUNS_DIR/<model>-<data>-<n>)")
-    p.add_argument("--runs-dir", type=folder, default="runs", help="where new run folders go")
-    p.add_argument(
-        "--download", action="store_true", help="download the backbone's weights / standard datasets if missing"
-    )
-    p.add_argument("--no-report", action="store_true", help="skip report.html (it scores the test split once)")
-    p.add_argument("--quiet", action="store_true", help="no progress display")
+    _add_run_options(p, download="download the backbone's weights / standard datasets if missing")
     p.set_defaults(func=cmd_finetune)
 
     p = _command(
