@@ -16,17 +16,9 @@ import statistics
 import tempfile
 
 import torch
+from recipe_search import parse_value  # benchmarks/ is the script's folder, so its sibling imports
 
 from deepscope import runs
-
-
-def parse_value(text: str):
-    for convert in (int, float):
-        try:
-            return convert(text)
-        except ValueError:
-            pass
-    return None if text == "None" else text
 
 
 def main() -> None:
@@ -43,7 +35,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as runs_dir:
         for value in values.split(","):
             for seed in seeds:
-                overrides = {field: parse_value(value), "seed": seed}
+                overrides = {field: None if value == "None" else parse_value(value), "seed": seed}
                 if args.epochs:
                     overrides["epochs"] = args.epochs
                 run = runs.train(args.model, args.data, runs_dir=runs_dir, progress=False, **overrides)
