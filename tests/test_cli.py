@@ -339,3 +339,22 @@ def test_augment_draws_originals_beside_versions_for_images_series_and_text(tmp_
 def test_augment_refuses_an_op_for_other_data(capsys):
     assert main(["augment", "digits", "--policy", "token-swap"]) == 2
     assert "'token-swap' is for text data" in capsys.readouterr().err
+
+
+def test_simclr_pretraining_then_a_cached_finetune(tmp_path, capsys):
+    pre, tuned = tmp_path / "pre", tmp_path / "tuned"
+    assert (
+        main(
+            ["pretrain", "lecture_cnn", "--data", "digits", "--task", "simclr", "--epochs", "1"]
+            + ["--out", str(pre), "--quiet"]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert f"deepscope finetune {pre}" in out
+    config = json.loads((pre / "config.json").read_text())
+    assert config["data"]["spec"] == "simclr:digits" and config["augment"]["policy"] == "crop=0.4+rotate=15+erase=0.5"
+    args = ["finetune", str(pre), "--data", "digits?per_class=10", "--epochs", "2", "--cache-features"]
+    assert main([*args, "--out", str(tuned), "--quiet", "--no-report"]) == 0
+    recipe = json.loads((tuned / "config.json").read_text())["recipe"]
+    assert recipe["cache_features"] is True and recipe["freeze_epochs"] == 2

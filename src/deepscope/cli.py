@@ -288,7 +288,7 @@ def cmd_zoo(args: argparse.Namespace) -> int:
 
 RECIPE_OPTIONS = (
     "epochs", "batch_size", "optimizer", "lr", "weight_decay", "schedule", "patience", "seed", "augment",
-    "freeze_epochs", "lr_mult",
+    "freeze_epochs", "lr_mult", "cache_features",
 )  # fmt: skip
 
 
@@ -974,6 +974,13 @@ def _add_recipe_options(p: argparse.ArgumentParser) -> None:
         metavar="M",
         help="fine-tuning: the head's learning rate over the first layers' (discriminative rates; 1: off)",
     )
+    p.add_argument(
+        "--cache-features",
+        action="store_true",
+        default=None,
+        help="fine-tuning: compute the frozen backbone's features once and train the head on them during the "
+        "frozen epochs (no augmentation then)",
+    )
 
 
 def _add_run_options(p: argparse.ArgumentParser, *, report: bool = True, download: str = "") -> None:
@@ -1091,14 +1098,16 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "pretrain",
         "self-supervised pre-training on a dataset's images, labels unused",
-        "pre-train a zoo model on the images of a dataset without their labels: the rotation task "
+        "pre-train a zoo model on the images of a dataset without their labels. --task rotation "
         "turns every image by 0, 90, 180 or 270 degrees and trains the model to tell which "
-        "(the dataset rotations:SPEC). The run folder is a backbone: `deepscope finetune RUN --data "
-        "SPEC?per_class=10` fine-tunes it on a few labelled images.",
+        "(the dataset rotations:SPEC); --task simclr makes two random views of every image "
+        "(--augment, 'auto' by default) and trains the model so that each view finds its partner "
+        "in the batch (SimCLR; the dataset simclr:SPEC). The run folder is a backbone: "
+        "`deepscope finetune RUN --data SPEC?per_class=10` fine-tunes it on a few labelled images.",
     )
     p.add_argument("model", help="zoo model name (an image model)")
     p.add_argument("--data", default="digits", metavar="SPEC", help="image data spec (square images)")
-    p.add_argument("--task", default="rotation", choices=("rotation",), help="the pretext task")
+    p.add_argument("--task", default="rotation", choices=("rotation", "simclr"), help="the pretext task")
     _add_run_options(p, report=False)
     p.set_defaults(func=cmd_pretrain)
 
@@ -1207,8 +1216,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--freeze-epochs, then the whole network trains with discriminative learning rates "
         "(--lr-mult). Images are resized and normalised as the backbone expects. BACKBONE is "
         "resnet18, mobilenet_v3_small, efficientnet_b0 (ImageNet weights: --weights FILE, the cache, "
-        "or --download), efficientnet_lite0 (offline weights from its package), or a run folder "
-        "(its layers but the head transfer; only the head trains unless --freeze-epochs is given).",
+        "or --download), efficientnet_lite0 (offline weights from its package), timm:NAME (any timm "
+        "model: --weights FILE, the Hugging Face cache, or --download), or a run folder (its layers "
+        "but the head transfer; only the head trains unless --freeze-epochs is given).",
     )
     p.add_argument("backbone", metavar="BACKBONE", help="a pretrained model name or a run folder")
     p.add_argument("--data", default="digits", metavar="SPEC", help="data spec, e.g. images:PATH?per_class=100")

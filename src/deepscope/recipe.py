@@ -28,6 +28,8 @@ class Recipe:
     everything trains, the schedule starting again at half the peak, with discriminative
     learning rates: the head at ``lr``, the backbone's first layers at ``lr / lr_mult``, the
     layers between in geometric steps. ``freeze_epochs == epochs`` trains the head alone.
+    ``cache_features`` computes the frozen backbone's features once and trains the head on
+    them during the frozen epochs (``deepscope.train.features``; no augmentation then).
     """
 
     epochs: int = 10
@@ -43,6 +45,7 @@ class Recipe:
     augment: str | None = None
     freeze_epochs: int = 0
     lr_mult: float = 1.0
+    cache_features: bool = False
 
     def __post_init__(self) -> None:
         """Check every field, so a bad value fails here, at the boundary, and not mid-training
@@ -77,9 +80,19 @@ class Recipe:
             raise invalid("freeze_epochs", f"an int in [0, epochs={self.epochs}]", self.freeze_epochs)
         if not is_number(self.lr_mult) or not 1 <= self.lr_mult <= 1e6:
             raise invalid("lr_mult", "a float in [1, 1e6] (1: one learning rate for every layer)", self.lr_mult)
+        if not isinstance(self.cache_features, bool):
+            raise invalid("cache_features", "True or False", self.cache_features)
+        if self.cache_features and self.freeze_epochs == 0:
+            raise invalid(
+                "cache_features",
+                "used with freeze_epochs >= 1 (only a frozen backbone's features stay the same)",
+                self.cache_features,
+            )
 
     def with_overrides(self, **overrides: Any) -> Recipe:
-        """A copy with the given fields replaced; ``None`` values leave a field unchanged."""
+        """A copy with the given fields replaced; ``None`` values leave a field unchanged. A
+        head-only recipe (``freeze_epochs == epochs``) stays head-only when only ``epochs``
+        changes."""
         names = {f.name for f in fields(self)}
         for key in overrides:
             if key not in names:
@@ -88,7 +101,10 @@ class Recipe:
                 raise InvalidArgumentError(
                     f"Unknown recipe field {key!r}.{hint} Valid fields: {', '.join(sorted(names))}."
                 )
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if "epochs" in given and "freeze_epochs" not in given and 0 < self.freeze_epochs == self.epochs:
+            given["freeze_epochs"] = given["epochs"]  # a head-only recipe stays head-only
+        return replace(self, **given)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -17,7 +17,7 @@ import torch
 from deepscope import data as data_module
 from deepscope import limits, zoo
 from deepscope.data import Dataset
-from deepscope.errors import DeepscopeError, RunError, UnknownNameError, invalid
+from deepscope.errors import DataError, DeepscopeError, RunError, UnknownNameError, invalid
 from deepscope.recipe import Recipe
 from deepscope.train import Run, fit
 from deepscope.train.checkpoint import last_checkpoint
@@ -25,7 +25,7 @@ from deepscope.train.files import load_tensors, read_json
 from deepscope.train.run import check_run_folder, fingerprint
 from deepscope.train.schema import check_state
 from deepscope.train.tune import Param, Trial, sealed
-from deepscope.zoo.pretrained import BACKBONES
+from deepscope.zoo.pretrained import BACKBONES, TIMM_PREFIX, hash_prefix, timm_pretrained_cfg
 
 __all__ = [
     "BACKBONE_ARGS",
@@ -40,6 +40,7 @@ __all__ = [
     "open_run",
     "pretrain",
     "resume",
+    "timm_weights_file",
     "train",
     "tune",
 ]
@@ -89,27 +90,40 @@ def finetune(
 
     ``backbone`` is a pretrained zoo entry (``resnet18``, ``mobilenet_v3_small``,
     ``efficientnet_b0``: ImageNet weights from ``weights_file``, the cache, or downloaded with
-    ``download=True``; ``efficientnet_lite0``: offline weights from its package), or a run
-    folder: its zoo model is rebuilt for the new classes, every layer but the head takes the
+    ``download=True``; ``efficientnet_lite0``: offline weights from its package), ``timm:NAME``
+    (any timm model: its default pretrained weights from ``weights_file``, the Hugging Face
+    cache, or downloaded into it with ``download=True``), the text encoder ``minilm``
+    (all-MiniLM-L6-v2, offline from its package; the text is loaded with its WordPiece
+    tokenizer), or a run folder: its zoo model is rebuilt for the new classes, every layer but the head takes the
     run's weights, and (unless ``freeze_epochs`` is given) only the head trains -- Keras'
     mnist_transfer_cnn. ``fit_kwargs`` are recipe overrides and :func:`fit`'s keywords."""
     recipe_fields = set(Recipe.__dataclass_fields__)
     overrides = {k: v for k, v in fit_kwargs.items() if k in recipe_fields}
     other = {k: v for k, v in fit_kwargs.items() if k not in recipe_fields}
-    if isinstance(backbone, str) and backbone in PRETRAINED:
-        name = backbone
+    if isinstance(backbone, str) and (backbone in BACKBONES or backbone.startswith(TIMM_PREFIX)):
+        name = "timm" if backbone.startswith(TIMM_PREFIX) else backbone
         recipe = zoo.info(name).recipe.with_overrides(**overrides)
-        dataset = data_module.load(data, val_fraction=val_fraction, seed=recipe.seed, download=download)
         kwargs: dict[str, Any] = {"weights": "imagenet"}
-        published = BACKBONES[name]
+        if name == "timm":
+            kwargs["arch"] = backbone.removeprefix(TIMM_PREFIX)
         if weights_file is not None:
             kwargs["weights_file"] = str(Path(weights_file).resolve())
-        elif published.local_file is None:  # torchvision's weights: the cache, or a download into it
-            url, file_name, sha256 = published.weights()
+        elif name == "timm":  # the Hugging Face cache, or a download into it
+            kwargs["weights_file"] = str(timm_weights_file(kwargs["arch"], download=download))
+        elif BACKBONES[name].local_file is None:  # torchvision's weights: the cache, or a download into it
+            url, file_name, sha256 = BACKBONES[name].weights()
             kwargs["weights_file"] = str(data_module.published_file(url, file_name, sha256, download=download))
+        dataset = data_module.load(data, val_fraction=val_fraction, seed=recipe.seed, download=download)
         if size is not None:
             kwargs["size"] = size
         model = zoo.create(name, data=dataset, seed=recipe.seed, **kwargs)
+    elif isinstance(backbone, str) and backbone in TEXT_ENCODERS:
+        name = backbone
+        recipe = zoo.info(name).recipe.with_overrides(**overrides)
+        dataset = data_module.load(
+            data_spec(name, data), val_fraction=val_fraction, seed=recipe.seed, download=download
+        )
+        model = zoo.create(name, data=dataset, seed=recipe.seed, weights="pretrained")
     elif isinstance(backbone, (str, Path)) and Path(backbone).is_dir():
         source = Path(backbone)
         run = open_run(source, load_data=False)
@@ -122,12 +136,43 @@ def finetune(
         dataset = data_module.load(data, val_fraction=val_fraction, seed=recipe.seed, download=download)
         model = zoo.create(name, data=dataset, seed=recipe.seed, **kwargs)
         _transfer(run.model, model, source)
+        model.zoo_config["transfer"] = str(source.resolve())  # a restart before epoch 1 transfers again
     else:
-        raise UnknownNameError("backbone (a pretrained zoo model, or a run folder)", str(backbone), PRETRAINED)
+        raise UnknownNameError(
+            "backbone (a pretrained zoo model, timm:NAME, or a run folder)", str(backbone), PRETRAINED
+        )
     return fit(model, dataset, recipe, **other)
 
 
-PRETRAINED = tuple(BACKBONES)
+def timm_weights_file(arch: str, *, download: bool = False) -> Path:
+    """The local file of timm model ``arch``'s default pretrained weights: from the Hugging
+    Face cache (fetched into it by ``huggingface_hub`` when ``download``), or for weights
+    published by URL only, deepscope's cache (:func:`deepscope.data.published_file`, checked
+    against the sha256 prefix in the file's name)."""
+    cfg = timm_pretrained_cfg(arch)
+    if cfg.hf_hub_id:
+        from huggingface_hub import hf_hub_download
+
+        repo, _, revision = cfg.hf_hub_id.partition("@")
+        try:
+            return Path(
+                hf_hub_download(
+                    repo, cfg.hf_hub_filename or "model.safetensors", revision=revision or None,
+                    local_files_only=not download,
+                )
+            )  # fmt: skip
+        except Exception as error:  # not cached and no download allowed, or the download failed
+            how = "the download failed" if download else "they are not in the Hugging Face cache; add --download"
+            raise DataError(
+                f"timm model {arch}'s pretrained weights ({cfg.hf_hub_id}) are not available: {how} "
+                f"({type(error).__name__}), or pass a weights file."
+            ) from None
+    file = cfg.url.rsplit("/", 1)[-1]
+    return data_module.published_file(cfg.url, file, hash_prefix(file), download=download)
+
+
+TEXT_ENCODERS = ("minilm",)  # pretrained text encoders (deepscope.zoo.encoders)
+PRETRAINED = (*BACKBONES, *TEXT_ENCODERS)
 
 
 def _transfer(source: torch.nn.Module, target: torch.nn.Module, path: Path) -> None:
@@ -147,18 +192,22 @@ def _transfer(source: torch.nn.Module, target: torch.nn.Module, path: Path) -> N
     target.load_state_dict(state)
 
 
-PRETEXT_TASKS = ("rotation",)
+PRETEXT_TASKS = {"rotation": "rotations", "simclr": "simclr"}  # task -> the data spec's prefix
 
 
 def pretrain(model: str, data: str, *, task: str = "rotation", **train_kwargs: Any) -> Run:
-    """Self-supervised pre-training of zoo entry ``model`` on the images of ``data``, their
-    labels unused: the rotation task (``rotations:SPEC``: tell which of 0/90/180/270 degrees
-    each image was turned by). The run folder is a backbone for :func:`finetune`."""
+    """Self-supervised pre-training of zoo entry ``model`` on the samples of ``data``, their
+    labels unused: ``rotation`` (``rotations:SPEC``: tell which of 0/90/180/270 degrees each
+    image was turned by) or ``simclr`` (``simclr:SPEC``: two random views of each sample must
+    find each other in the batch; the views use the ``augment`` policy, ``'auto'`` unless
+    given). The run folder is a backbone for :func:`finetune`."""
     if task not in PRETEXT_TASKS:
         raise UnknownNameError("pretext task", task, PRETEXT_TASKS)
     if not isinstance(data, str) or not data:
         raise invalid("data", "an image data spec such as 'mnist:PATH'", data)
-    return train(model, f"rotations:{data}", **train_kwargs)
+    if task == "simclr" and train_kwargs.get("augment") is None:
+        train_kwargs = {**train_kwargs, "augment": "auto"}
+    return train(model, f"{PRETEXT_TASKS[task]}:{data}", **train_kwargs)
 
 
 def data_spec(model: str, spec: str) -> str:
@@ -185,7 +234,12 @@ def resume(path: str | Path, **kwargs: Any) -> Run:
             "deepscope.fit(model, data, recipe, out=path, resume=True)."
         )
     recipe = Recipe(**config["recipe"])
-    model = _create(zoo_config, path, seed=recipe.seed, pretrained=last_checkpoint(path) is None)
+    fresh = last_checkpoint(path) is None
+    model = _create(zoo_config, path, seed=recipe.seed, pretrained=fresh)
+    if fresh and zoo_config.get("transfer"):  # restarted before its first epoch: take the source's layers again
+        source = Path(zoo_config["transfer"])
+        _transfer(open_run(source, load_data=False).model, model, source)
+        model.zoo_config["transfer"] = zoo_config["transfer"]
     return fit(model, load_data(config, check=False), recipe, out=path, resume=True, **kwargs)
 
 

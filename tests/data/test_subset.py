@@ -57,3 +57,12 @@ def test_settings_only_specs_and_loader_settings_mix():
 def test_bad_subset_settings_are_named(spec, error, message):
     with pytest.raises(error, match=message):
         load(spec)
+
+
+def test_test_per_class_is_a_fixed_draw(digits):
+    data = load("digits?test_per_class=5", seed=1)
+    other = load("digits?test_per_class=5", seed=2)
+    assert torch.bincount(data.test.tensors[1]).tolist() == [5] * 10
+    assert torch.equal(data.test.tensors[0], other.test.tensors[0])  # the same test samples for every seed
+    with pytest.raises(InvalidArgumentError, match="`test_per_class` must be a positive int"):
+        load("digits?test_per_class=0")

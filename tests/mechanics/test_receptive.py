@@ -112,7 +112,7 @@ def test_every_sequential_image_cnn_in_the_zoo_is_covered():
         if info.kind != "image":
             continue
         # the builder alone (zoo.create would also dry-run recurrent image models, slowly)
-        model = entry.builder(info.example_shape, info.example_classes)
+        model = entry.builder(info.example_shape, info.example_classes, **(info.example_kwargs or {}))
         if not isinstance(model, nn.Sequential):
             continue
         for name, module in model.named_children():

@@ -143,6 +143,27 @@ def test_transfer_from_a_run_trains_the_dense_layers_alone(tmp_path):
     assert torch.equal(reopened.model.state_dict()["0.weight"], target["0.weight"])
 
 
+class _CrashFirstBatch(Callback):
+    def on_batch_end(self, state, step, loss):
+        raise KeyboardInterrupt
+
+
+def test_a_transfer_killed_before_its_first_epoch_resumes_from_the_source(tmp_path):
+    first = runs.train("mnist_transfer_cnn", "digits?classes=0,1,2,3,4", epochs=2, runs_dir=tmp_path, progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        runs.finetune(
+            first.path, "digits?classes=5,6,7,8,9", epochs=2, out=tmp_path / "cut", callbacks=[_CrashFirstBatch()],
+            progress=False,
+        )  # fmt: skip
+    config = json.loads((tmp_path / "cut" / "config.json").read_text())
+    assert config["model"]["transfer"] == str(first.path.resolve())
+    resumed = runs.resume(tmp_path / "cut", progress=False)
+    assert len(resumed.history) == 2
+    assert torch.equal(
+        resumed.model.state_dict()["0.weight"], first.model.state_dict()["0.weight"]
+    )  # frozen, transferred
+
+
 def test_unknown_backbone_suggests_names():
     with pytest.raises(Exception, match="Did you mean 'resnet18'"):
         runs.finetune("resnet17", "digits")

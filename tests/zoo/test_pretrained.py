@@ -13,8 +13,8 @@ import threading
 import pytest
 import torch
 
-from deepscope import zoo
-from deepscope.errors import DataError
+from deepscope import runs, zoo
+from deepscope.errors import DataError, UnknownNameError
 from deepscope.zoo import pretrained
 from deepscope.zoo.pretrained import BACKBONES, build_pretrained, load_weights
 
@@ -116,3 +116,44 @@ def test_download_is_checked_and_cached(tmp_path, monkeypatch):
         server.shutdown()
         server.server_close()
     assert published_file(url, path.name, prefix) == path  # the cache answers now, offline
+
+
+# --- timm backbones ---------------------------------------------------------------------------
+
+
+def test_timm_backbone_from_a_local_weights_file(tmp_path):
+    timm = pytest.importorskip("timm")
+    torch.manual_seed(3)
+    published = timm.create_model("test_resnet", pretrained=False)  # stands in for the published weights
+    weights = tmp_path / "test_resnet.safetensors"
+    from safetensors.torch import save_file
+
+    save_file(published.state_dict(), str(weights))
+    run = runs.finetune(
+        "timm:test_resnet", "digits?classes=0,1,2", weights_file=weights, size=32, epochs=2, freeze_epochs=2,
+        runs_dir=tmp_path, progress=False,
+    )  # fmt: skip
+    net = run.model.net
+    assert net.get_classifier().out_features == 3 and run.model.head is net.get_classifier()
+    assert torch.equal(net.conv1[0].weight, published.conv1[0].weight)  # the frozen backbone kept its weights
+    assert run.model.prepare.size == 32 and run.model.prepare.mean.flatten().tolist() == [0.5, 0.5, 0.5]
+    assert run.config["model"]["kwargs"]["arch"] == "test_resnet"
+    again = runs.open_run(run.path)  # the bare architecture plus the run's own weights: no file needed
+    x = run.data.test.tensors[0][:4]
+    assert torch.equal(again.model.eval()(x), run.model.eval()(x))
+
+
+def test_timm_names_and_weights_are_checked(tmp_path):
+    pytest.importorskip("timm")
+    with pytest.raises(UnknownNameError, match="resnet18"):
+        runs.finetune("timm:resnet_18", "digits", runs_dir=tmp_path)
+    with pytest.raises(DataError, match="not in the Hugging Face cache; add --download"):
+        runs.timm_weights_file("test_vit")
+    wrong = tmp_path / "wrong.safetensors"
+    from safetensors.torch import save_file
+
+    save_file({"fc.weight": torch.zeros(2, 2)}, str(wrong))
+    with pytest.raises(
+        DataError, match="for timm model test_resnet.* do not fit the network: size mismatch for fc.weight"
+    ):
+        pretrained.build_timm((3, 32, 32), 2, arch="test_resnet", weights="imagenet", weights_file=str(wrong))

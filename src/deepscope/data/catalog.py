@@ -71,7 +71,9 @@ def _generic_options(where: str) -> tuple[str, dict[str, str]]:
     pairs = parse_qsl(query, keep_blank_values=True)
     generic = {key: value for key, value in pairs if key in SUBSET_OPTIONS}
     if len(generic) != sum(key in SUBSET_OPTIONS for key, _ in pairs):
-        raise InvalidArgumentError("Each of `classes` and `per_class` may be given once in a data spec.")
+        raise InvalidArgumentError(
+            "Each of `classes`, `per_class` and `test_per_class` may be given once in a data spec."
+        )
     rest = urlencode([(key, value) for key, value in pairs if key not in SUBSET_OPTIONS], safe=",/:")
     return (f"{part}?{rest}" if rest else part), generic
 

@@ -1,4 +1,5 @@
-"""Labels that come from the data itself: the rotation pretext task (Gidaris et al. 2018).
+"""Labels that come from the data itself: the rotation pretext task (Gidaris et al. 2018) and
+SimCLR's contrastive task (Chen et al. 2020).
 
 ``rotations:SPEC`` is the image dataset SPEC with its labels thrown away: every image is turned
 by 0, 90, 180 or 270 degrees (one turn per image, drawn with the seed) and labelled by its
@@ -6,10 +7,20 @@ turn. A network that learns to tell the turns apart has to recognise what is upr
 images -- strokes, shapes, objects -- which is what a classifier of the real labels needs too,
 so its layers are a backbone to fine-tune on the few labelled images there are
 (``deepscope pretrain``, then ``deepscope finetune RUN``).
+
+``simclr:SPEC`` is the data SPEC for contrastive learning (task ``contrastive``): the trainer
+makes two random views of every training sample per batch with the run's augmentation policy
+(``auto``: SimCLR's crops and colour for photographs, crops, small rotations and erasing for
+digits) and the network learns embeddings in which each view finds its partner among the
+batch (:class:`deepscope.train.tasks.Contrastive`). Its validation and test splits hold fixed
+pairs of views (drawn once with the seed), so the validation score means the same every
+epoch. The zoo model's last layer outputs the embedding (``projection_dim`` = 128 numbers);
+fine-tuning replaces it by a head for the real classes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -19,7 +30,9 @@ from deepscope.data.catalog import load, register_dataset
 from deepscope.data.spec import Dataset
 from deepscope.errors import DataError
 
-__all__ = ["TURNS", "rotations"]
+__all__ = ["PROJECTION_DIM", "TURNS", "contrastive", "rotations"]
+
+PROJECTION_DIM = 128  # SimCLR's projection output size
 
 TURNS = ["0", "90", "180", "270"]  # class names: degrees counter-clockwise
 
@@ -55,6 +68,36 @@ def rotations(data: Dataset, seed: int = 0) -> Dataset:
     )
 
 
+def contrastive(data: Dataset, seed: int = 0) -> Dataset:
+    """``data`` for contrastive pre-training: the training samples with their labels dropped,
+    and validation/test splits of fixed view pairs (rows 2i and 2i+1 are two views of sample
+    i) made with the ``auto`` contrastive policy; ``info['projection_dim']`` sizes the
+    embedding."""
+    from deepscope.data.augment import resolve_policy
+
+    train = data.train.tensors[0]
+    unlabelled = Dataset(
+        name=f"{data.name}-simclr",
+        kind=data.kind,
+        input_shape=data.input_shape,
+        train=TensorDataset(train, torch.zeros(len(train), dtype=torch.long)),
+        val=TensorDataset(data.val.tensors[0][:0], torch.zeros(0, dtype=torch.long)),
+        test=TensorDataset(data.test.tensors[0][:0], torch.zeros(0, dtype=torch.long)),
+        task="contrastive",
+        spec=f"simclr:{data.spec}",
+        info={**data.info, "pretext": {"task": "simclr", "inner": data.spec}, "projection_dim": PROJECTION_DIM},
+        files=data.files,
+    )
+    views = resolve_policy("auto", unlabelled)
+    generator = torch.Generator().manual_seed(seed + 65_537)
+    pairs = {}
+    for name in ("val", "test"):
+        x = data.split(name).tensors[0]
+        pairs[name] = TensorDataset(*views(x, torch.arange(len(x)), generator))  # (2n, ...), pair ids
+    info = {**unlabelled.info, "pretext": {**unlabelled.info["pretext"], "pairs": str(views)}}
+    return dataclasses.replace(unlabelled, val=pairs["val"], test=pairs["test"], info=info)
+
+
 @register_dataset(
     "rotations",
     kind="image",
@@ -67,3 +110,17 @@ def load_rotations(path: Path | None, *, val_fraction: float = 0.1, seed: int = 
     if inner.partition(":")[0] == "rotations":
         raise DataError("A rotations spec cannot wrap another rotations spec.")
     return rotations(load(inner, val_fraction=val_fraction, seed=seed, download=download), seed=seed)
+
+
+@register_dataset(
+    "simclr",
+    kind="image",
+    needs_path=True,
+    expects="a data spec, e.g. simclr:mnist:PATH",
+    summary="self-supervised contrastive task (SimCLR): two random views of each sample must find each other",
+)
+def load_contrastive(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False) -> Dataset:
+    inner = str(path) if path is not None else ""
+    if inner.partition(":")[0] in ("rotations", "simclr"):
+        raise DataError("A simclr spec cannot wrap another pretext task's spec.")
+    return contrastive(load(inner, val_fraction=val_fraction, seed=seed, download=download), seed=seed)

@@ -6,7 +6,9 @@ small labelled set, for transfer and small-data experiments.
 of each class. ``per_class`` draws (seeded) from the training pool -- train and validation
 together -- and the validation split is then carved from those, so a "100 per class" run has
 seen 100 labelled images per class in all. The test split keeps every sample of the kept
-classes.
+classes, unless ``test_per_class=N`` keeps N of each -- a fixed draw (independent of the run's
+seed), so every run and method scored on ``imdb:D?test_per_class=1000`` sees the same test
+samples; for models too slow to score a large test split in full.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from deepscope.errors import DataError, InvalidArgumentError, closest
 
 __all__ = ["SUBSET_OPTIONS", "select_classes", "subset"]
 
-SUBSET_OPTIONS = ("classes", "per_class")
+SUBSET_OPTIONS = ("classes", "per_class", "test_per_class")
+TEST_SUBSET_SEED = 7_919  # fixed forever: a test subset never depends on the run's seed
 
 
 def subset(data: Dataset, options: dict[str, str], *, val_fraction: float, seed: int) -> Dataset:
@@ -30,24 +33,35 @@ def subset(data: Dataset, options: dict[str, str], *, val_fraction: float, seed:
         return data
     if data.task != "classification" or not data.classes:
         raise InvalidArgumentError(
-            f"`classes`/`per_class` apply to classification data with named classes. Received them for "
+            f"`classes`/`per_class`/`test_per_class` apply to classification data with named classes. Received them for "
             f"{data.name!r} (task={data.task!r})."
         )
     if "classes" in options:
         data = select_classes(data, _class_list(options["classes"], data.classes))
     if "per_class" in options:
         data = _per_class(data, _positive(options["per_class"]), val_fraction=val_fraction, seed=seed)
+    if "test_per_class" in options:
+        data = _test_per_class(data, _positive(options["test_per_class"], "test_per_class"))
     return data
 
 
-def _positive(text: str) -> int:
+def _positive(text: str, name: str = "per_class") -> int:
     try:
         value = int(text)
     except ValueError:
         value = 0
     if not 1 <= value <= 10**9:
-        raise InvalidArgumentError(f"`per_class` must be a positive int. Received: per_class={text!r}")
+        raise InvalidArgumentError(f"`{name}` must be a positive int. Received: {name}={text!r}")
     return value
+
+
+def _test_per_class(data: Dataset, n: int) -> Dataset:
+    """``n`` test samples of each class (all of a class that has fewer), a fixed draw, in
+    their original order."""
+    x, y = data.test.tensors[:2]
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(TEST_SUBSET_SEED))
+    index = torch.cat([order[y[order] == label][:n] for label in range(len(data.classes))]).sort().values
+    return replace(data, test=TensorDataset(x[index], y[index]), info={**data.info, "test_per_class": n})
 
 
 def _class_list(text: str, classes: list[str]) -> list[int]:

@@ -44,7 +44,8 @@ from deepscope.data.download import deepscope_home
 from deepscope.data.options import parse_spec_options
 from deepscope.data.spec import Dataset, split_train_val
 from deepscope.data.tokenizer import TOKENIZER_VERSION, Corpus, Vocabulary
-from deepscope.errors import DataError, InvalidArgumentError, closest, invalid
+from deepscope.data.wordpiece import ENCODER_FILES, WordPiece
+from deepscope.errors import DataError, InvalidArgumentError, UnknownNameError, closest, invalid
 
 __all__ = [
     "TEXT_OPTIONS",
@@ -73,6 +74,7 @@ TEXT_OPTIONS: dict[str, Any] = {
     "truncating": "pre",
     "text_column": "text",
     "label_column": "label",
+    "tokenizer": "words",  # or a pretrained encoder's WordPiece tokenizer: 'minilm'
 }
 _INT_OPTIONS = ("maxlen", "max_words", "ngrams", "max_ngrams")
 # Label strings that mean "no value", never a class (compared lower-cased).
@@ -164,6 +166,7 @@ def load_text(
     max_ngrams: int = 0,
     padding: str = "pre",
     truncating: str = "pre",
+    tokenizer: str = "words",
     val_fraction: float = 0.1,
     seed: int = 0,
     cache: bool = True,
@@ -209,6 +212,7 @@ def load_text(
     settings = dict(
         maxlen=maxlen, max_words=max_words, ngrams=ngrams, max_ngrams=max_ngrams, padding=padding, truncating=truncating
     )
+    settings = _tokenizer_settings(settings, tokenizer)
     return _dataset(
         path.stem if path.is_file() else path.name,
         corpus,
@@ -232,6 +236,7 @@ def load_imdb(
     max_ngrams: int = 0,
     padding: str = "pre",
     truncating: str = "pre",
+    tokenizer: str = "words",
     val_fraction: float = 0.1,
     seed: int = 0,
     cache: bool = True,
@@ -284,6 +289,7 @@ def load_imdb(
     settings = dict(
         maxlen=maxlen, max_words=max_words, ngrams=ngrams, max_ngrams=max_ngrams, padding=padding, truncating=truncating
     )
+    settings = _tokenizer_settings(settings, tokenizer)
     return _dataset(
         "imdb",
         corpus,
@@ -312,6 +318,7 @@ def from_texts(
     max_ngrams: int = 0,
     padding: str = "pre",
     truncating: str = "pre",
+    tokenizer: str = "words",
     val_fraction: float = 0.1,
     seed: int = 0,
 ) -> Dataset:
@@ -339,6 +346,7 @@ def from_texts(
     settings = dict(
         maxlen=maxlen, max_words=max_words, ngrams=ngrams, max_ngrams=max_ngrams, padding=padding, truncating=truncating
     )
+    settings = _tokenizer_settings(settings, tokenizer)
     return _dataset(
         name,
         Corpus.from_texts(all_texts),
@@ -519,6 +527,20 @@ def _review_order(name: str) -> tuple[int, str]:
 
 
 # ----------------------------------------------------------------------------- building
+def _tokenizer_settings(settings: dict[str, Any], tokenizer: str) -> dict[str, Any]:
+    """``settings`` with ``tokenizer`` checked; a WordPiece tokenizer pads after the text (BERT's
+    positions count from its first token) and has no n-grams or word cap of its own."""
+    if tokenizer != "words" and tokenizer not in ENCODER_FILES:
+        raise UnknownNameError("tokenizer", tokenizer, ["words", *ENCODER_FILES])
+    if tokenizer == "words":
+        return {**settings, "tokenizer": tokenizer}
+    if settings["ngrams"] != 1:
+        raise invalid(
+            "ngrams", f"1 with tokenizer={tokenizer!r} (a WordPiece vocabulary has no n-grams)", settings["ngrams"]
+        )
+    return {**settings, "padding": "post", "max_words": 0, "max_ngrams": 0, "tokenizer": tokenizer}
+
+
 def _carve(y: np.ndarray, fraction: float, seed: int, source: str) -> tuple[np.ndarray, np.ndarray]:
     """Stratified (train, test) document indices with a fixed seed."""
     if len(y) - math.ceil(fraction * len(y)) < 1:
@@ -543,7 +565,12 @@ def _dataset(
     seed: int,
     source: str,
 ) -> Dataset:
-    vocab = Vocabulary.from_corpus(corpus, train_docs, **settings)
+    if settings["tokenizer"] == "words":
+        vocab = Vocabulary.from_corpus(corpus, train_docs, **{k: v for k, v in settings.items() if k != "tokenizer"})
+    else:  # a pretrained encoder's own vocabulary: nothing is learned from the training texts
+        vocab = WordPiece.pretrained(
+            settings["tokenizer"], maxlen=settings["maxlen"], truncating=settings["truncating"]
+        )
     x_train = vocab.encode_corpus(corpus, train_docs)  # (N_train, maxlen) int64
     x_test = vocab.encode_corpus(corpus, test_docs)  # (N_test, maxlen) int64
     y_t = torch.from_numpy(y)

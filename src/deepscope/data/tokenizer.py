@@ -261,7 +261,13 @@ class Vocabulary:
     @classmethod
     def from_dict(cls, saved: dict[str, Any], where: str = "vocabulary") -> Vocabulary:
         """A vocabulary from :meth:`to_dict`'s output, every field checked (types, ranges,
-        distinct tokens): a damaged or hand-edited file fails here, naming the field."""
+        distinct tokens): a damaged or hand-edited file fails here, naming the field. A
+        pretrained encoder's WordPiece vocabulary (``"kind": "wordpiece"``) comes back as a
+        :class:`~deepscope.data.wordpiece.WordPiece`, which offers the same encoding methods."""
+        if isinstance(saved, dict) and saved.get("kind") == "wordpiece":
+            from deepscope.data.wordpiece import WordPiece
+
+            return WordPiece.from_dict(saved, where)  # type: ignore[return-value]
         if not isinstance(saved, dict) or saved.get("format") != VOCAB_FORMAT or "tokens" not in saved:
             raise DataError(f"{where} is not a deepscope vocabulary (format {VOCAB_FORMAT}).")
         if saved.get("tokenizer") != TOKENIZER_VERSION:

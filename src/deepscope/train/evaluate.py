@@ -315,6 +315,11 @@ def evaluate_data(model: torch.nn.Module, data: Dataset, split: str = "test", ba
             mase_scale=data.info.get("mase_scale"),
             batch_size=batch_size,
         )
+    if data.task == "contrastive":
+        raise InvalidArgumentError(
+            f"{data.name!r} is contrastive pre-training data, which has no test score of its own: fine-tune the "
+            "run on labelled data (deepscope finetune RUN --data SPEC) and evaluate that."
+        )
     if data.classes is None:
         raise InvalidArgumentError(f"Evaluating a {data.task} model needs the data's classes; {data.name!r} has none.")
     if data.task == "seq2seq":

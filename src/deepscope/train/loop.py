@@ -24,6 +24,7 @@ from deepscope.errors import RunError, TrainingDivergedError, TrainingInterrupte
 from deepscope.recipe import Recipe
 from deepscope.train.callbacks import Callback, ProgressBar, TrainState
 from deepscope.train.checkpoint import last_checkpoint, load_checkpoint, remove_tree, save_checkpoint
+from deepscope.train.features import extract_features, head_of
 from deepscope.train.files import load_tensors, read_json, save_tensors, write_json, write_text
 from deepscope.train.finetune import freeze_norms, layer_groups, phase_schedule, set_frozen
 from deepscope.train.optim import SCHEDULES, make_optimizer, make_schedule
@@ -76,6 +77,10 @@ def fit(
         raise invalid("monitor", f"one of {valid}", recipe.monitor)
     if not len(data.train):
         raise invalid("data", "a dataset with training samples", repr(data))
+    if data.task == "contrastive" and recipe.batch_size % 2:
+        raise invalid(
+            "batch_size", "an even number for contrastive data (a pair of views stays in one batch)", recipe.batch_size
+        )
     higher = task.higher_is_better[metric]
 
     steps_per_epoch = math.ceil(len(data.train) / recipe.batch_size)
@@ -125,6 +130,12 @@ def fit(
         stop=saved.get("stopped", False),
         notes=[f"augmentation: {policy}" + (f" ({policy.reason})" if policy.reason else "")] if policy else [],
     )
+    if recipe.cache_features and state.epoch < recipe.freeze_epochs:
+        state.notes.append(
+            f"feature cache: epochs 1-{recipe.freeze_epochs} train the head on the frozen backbone's features, "
+            "computed once" + (" (without augmentation)" if augment is not None else "")
+        )
+    cache = None
     best, best_epoch, bad_epochs = saved["best"], saved["best_epoch"], saved["bad_epochs"]
     all_callbacks = [*callbacks, *([ProgressBar()] if progress else [])]
     training = state.epoch < recipe.epochs and not state.stop
@@ -134,13 +145,19 @@ def fit(
     try:
         while state.epoch < recipe.epochs and not state.stop:
             epoch = state.epoch + 1
-            set_frozen(backbone, epoch <= recipe.freeze_epochs)  # fine-tuning: the head alone first
+            frozen = epoch <= recipe.freeze_epochs
+            set_frozen(backbone, frozen)  # fine-tuning: the head alone first
             started = time.perf_counter()
+            net, train_split, val_split, epoch_augment = model, data.train, data.val, augment
+            if recipe.cache_features and frozen:  # the head on the frozen backbone's features, computed once
+                if cache is None:
+                    cache = {name: extract_features(model, data.split(name)) for name in ("train", "val")}
+                net, train_split, val_split, epoch_augment = head_of(model), cache["train"], cache["val"], None
             train_logs = _train_epoch(
-                model, task, optimizer, schedule, data.train, recipe, epoch, augment, state, all_callbacks
+                net, task, optimizer, schedule, train_split, recipe, epoch, epoch_augment, state, all_callbacks
             )
             train_seconds = time.perf_counter() - started
-            val_logs = _evaluate_loss(model, task, data.val, recipe.batch_size) if len(data.val) else {}
+            val_logs = _evaluate_loss(net, task, val_split, recipe.batch_size) if len(data.val) else {}
             logs = {
                 "epoch": epoch,
                 **train_logs,
@@ -335,8 +352,8 @@ def _train_epoch(
                 f"The loss became {value} at epoch {epoch}, step {step}; training stopped. The last good "
                 f"checkpoint is kept in {state.out}. Try a lower learning rate (lr={recipe.lr})."
             )
-        loss_sum += value * len(yb)
-        count += len(yb)
+        loss_sum += value * len(xb)  # len(xb): the samples the model saw (2 views each when contrastive)
+        count += len(xb)
         with torch.no_grad():
             for key, total in task.batch_sums(output.detach(), yb).items():
                 sums[key] = sums.get(key, 0) + total

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from deepscope.data import Dataset
-from deepscope.errors import invalid
+from deepscope.errors import InvalidArgumentError, invalid
 from deepscope.recipe import Recipe
 from deepscope.train.optim import make_optimizer
 from deepscope.train.tasks import make_task
@@ -60,6 +60,11 @@ def lr_find(
         raise invalid("steps", "an int in [10, 10000]", steps)
     own = getattr(model, "default_recipe", None)
     recipe = recipe or (own if isinstance(own, Recipe) else Recipe())
+    if data.task == "contrastive":
+        raise InvalidArgumentError(
+            f"The range test needs labelled batches; {data.name!r} is contrastive data (its pairs of views are "
+            "made by the trainer). Run lr-find on the labelled data instead."
+        )
     task = make_task(data.task)
     x, y = data.train.tensors[:2]
     if not len(x):

@@ -33,6 +33,7 @@ class ModelConfig(_Strict):
     in_shape: list[int] | None = None
     num_classes: int | None = None
     kwargs: dict[str, Any] = Field(default_factory=dict)
+    transfer: str | None = None  # the run folder whose layers it started from (deepscope finetune RUN)
 
     @model_validator(mode="after")
     def _zoo_entries_have_shapes(self) -> ModelConfig:
@@ -51,7 +52,7 @@ class DataConfig(_Strict):
     name: str
     spec: str
     kind: Literal["image", "series", "text", "sequence"]
-    task: Literal["classification", "regression", "seq2seq"] = "classification"
+    task: Literal["classification", "regression", "seq2seq", "contrastive"] = "classification"
     input_shape: list[int]
     classes: list[str] | None = None
     sizes: dict[str, int] = Field(default_factory=dict)
@@ -64,7 +65,7 @@ class Config(_Strict):
     model: ModelConfig
     data: DataConfig
     recipe: dict[str, Any]
-    augment: dict[str, str] | None = None  # the resolved policy (deepscope >= 0.10)
+    augment: dict[str, str | int] | None = None  # the resolved policy (deepscope >= 0.10)
 
     @model_validator(mode="after")
     def _classes_match_the_model(self) -> Config:

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from deepscope.errors import UnknownNameError
 
-__all__ = ["Classification", "Regression", "Seq2Seq", "Task", "forecast_scores", "make_task"]
+__all__ = ["Classification", "Contrastive", "Regression", "Seq2Seq", "Task", "forecast_scores", "make_task"]
 
 
 class Task:
@@ -67,6 +67,33 @@ class Seq2Seq(Task):
         return {"accuracy": right.all(dim=1).sum(), "token_accuracy": right.float().mean(dim=1).sum()}
 
 
+class Contrastive(Task):
+    """SimCLR's NT-Xent loss (Chen et al. 2020) on embeddings (2M, D) of M pairs of views laid
+    out as rows (0, 1), (2, 3), ...: each row must pick its partner among the other 2M - 1 rows
+    by cosine similarity / ``temperature`` (a (2M - 1)-way cross-entropy); the target is
+    unused. ``accuracy`` is the share of rows whose most similar other row is their partner
+    (Keras' "contrastive accuracy"). A trailing unpaired row is ignored."""
+
+    name = "contrastive"
+    higher_is_better = {"loss": False, "accuracy": True}
+    temperature = 0.5  # SimCLR's value for CIFAR-10-sized batches (their Table B.7: 0.5 at batch 256-512)
+
+    def _logits(self, output: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = F.normalize(output[: len(output) // 2 * 2].flatten(1).float(), dim=1)  # (2M, D)
+        logits = z @ z.T / self.temperature
+        logits = logits.masked_fill(torch.eye(len(z), dtype=torch.bool, device=z.device), float("-inf"))
+        partner = torch.arange(len(z), device=z.device) ^ 1  # 0<->1, 2<->3, ...
+        return logits, partner
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        logits, partner = self._logits(output)
+        return F.cross_entropy(logits, partner)
+
+    def batch_sums(self, output: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        logits, partner = self._logits(output)
+        return {"accuracy": (logits.argmax(dim=1) == partner).sum()}
+
+
 def forecast_scores(y_true: torch.Tensor, y_pred: torch.Tensor, *, scale: float | None = None) -> dict[str, float]:
     """MSE, MAE and RMSE of predictions against the truth (same shape, e.g. (N, horizon)), and
     with ``scale`` MASE. ``scale`` is the in-sample MAE of the seasonal-naive forecast (Hyndman &
@@ -79,7 +106,12 @@ def forecast_scores(y_true: torch.Tensor, y_pred: torch.Tensor, *, scale: float 
     return scores
 
 
-_TASKS = {"classification": Classification, "regression": Regression, "seq2seq": Seq2Seq}
+_TASKS = {
+    "classification": Classification,
+    "regression": Regression,
+    "seq2seq": Seq2Seq,
+    "contrastive": Contrastive,
+}
 
 
 def make_task(name: str) -> Task:

@@ -2,6 +2,7 @@
 
 from deepscope.zoo import cnn as cnn  # registers lecture_cnn, mnist_cnn
 from deepscope.zoo import dense as dense  # registers softmax_regression, mlp, mnist_mlp
+from deepscope.zoo import encoders as encoders  # registers minilm
 from deepscope.zoo import (
     pretrained as pretrained,  # registers resnet18, mobilenet_v3_small, efficientnet_b0, efficientnet_lite0
 )

@@ -23,11 +23,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepscope.errors import DataError, invalid
+from deepscope.errors import DataError, UnknownNameError, invalid
 from deepscope.recipe import Recipe
 from deepscope.zoo.registry import register
 
-__all__ = ["BACKBONES", "Backbone", "Pretrained", "load_weights"]
+__all__ = [
+    "BACKBONES",
+    "TIMM_PREFIX",
+    "Backbone",
+    "Pretrained",
+    "build_timm",
+    "hash_prefix",
+    "load_weights",
+    "timm_pretrained_cfg",
+]
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 # fastai's fine_tune: 1 frozen epoch, then everything at lr/2 with lr_mult 100; Adam(W), batch 32.
@@ -88,6 +97,12 @@ class Backbone:
     local_file: Callable[[], Path] | None = None
 
 
+def hash_prefix(file: str) -> str:
+    """The sha256 prefix in a published file's name (torch hub's convention: ``name-<sha>.pth``)."""
+    match = re.search(r"-([a-f0-9]{8,})\.", file)
+    return match.group(1) if match else ""
+
+
 def _torchvision(name: str, enum: str) -> Backbone:
     def build() -> nn.Module:
         import torchvision
@@ -99,8 +114,7 @@ def _torchvision(name: str, enum: str) -> Backbone:
 
         url = getattr(torchvision.models, enum).IMAGENET1K_V1.url
         file = url.rsplit("/", 1)[-1]
-        match = re.search(r"-([a-f0-9]{8,})\.", file)  # torchvision names files by their sha256 prefix
-        return url, file, match.group(1) if match else ""
+        return url, file, hash_prefix(file)
 
     head = {"resnet18": "fc", "mobilenet_v3_small": "classifier.3", "efficientnet_b0": "classifier.1"}[name]
     return Backbone(name, build, head, 224, IMAGENET_MEAN, IMAGENET_STD, weights)
@@ -205,6 +219,17 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
+def _load_into(net: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
+    """Load ``state`` into ``net``: every tensor, each of the right shape, or a DataError."""
+    try:
+        missing, unexpected = net.load_state_dict(state, strict=False)
+    except RuntimeError as error:  # shape mismatches
+        first = str(error).split("\n\t")[1:2]
+        raise DataError(f"{what} do not fit the network: {first[0] if first else error}") from None
+    if missing or unexpected:
+        raise DataError(f"{what} do not fit the network: missing {missing[:3]}, unexpected {unexpected[:3]}.")
+
+
 def build_pretrained(
     name: str, in_shape: tuple[int, ...], num_classes: int, *, weights: str | None = None, size: int | None = None,
     weights_file: str | None = None,
@@ -221,14 +246,70 @@ def build_pretrained(
         raise invalid("size", "an int in [32, 1024] (the side images are resized to)", size)
     net = backbone.build()
     if weights == "imagenet":
-        state = load_weights(backbone, weights_file)
-        missing, unexpected = net.load_state_dict(state, strict=False)
-        if missing or unexpected:
-            raise DataError(f"The weights do not fit {name}: missing {missing[:3]}, unexpected {unexpected[:3]}.")
+        _load_into(net, load_weights(backbone, weights_file), f"{name}'s ImageNet weights")
     old = net.get_submodule(backbone.head_path)
     parent, _, leaf = backbone.head_path.rpartition(".")
     setattr(net.get_submodule(parent) if parent else net, leaf, nn.Linear(old.in_features, num_classes))
     return Pretrained(net, backbone.head_path, Prepare(size, backbone.mean, backbone.std))
+
+
+TIMM_PREFIX = "timm:"  # finetune timm:NAME -> the zoo entry "timm" with arch=NAME
+
+
+def _timm() -> Any:
+    try:
+        import timm
+    except ImportError:
+        raise DataError(
+            "timm backbones need the package timm: pip install 'deepscope[timm]' (or pip install timm)."
+        ) from None
+    return timm
+
+
+def _timm_arch(arch: Any) -> str:
+    timm = _timm()
+    if not isinstance(arch, str) or not arch:
+        raise invalid("arch", "a timm model name such as 'resnet18' or 'convnext_atto'", arch)
+    if arch not in timm.list_models():
+        raise UnknownNameError("timm model", arch, timm.list_models())
+    return arch
+
+
+def build_timm(
+    in_shape: tuple[int, ...], num_classes: int, *, arch: str | None = None, weights: str | None = None,
+    size: int | None = None, weights_file: str | None = None,
+) -> Pretrained:  # fmt: skip
+    """timm model ``arch`` with a new ``num_classes`` head behind the preprocessing of its
+    pretrained configuration (input size, mean, std); with ``weights='imagenet'`` its
+    published weights are read from ``weights_file`` (``deepscope.runs`` finds the file)."""
+    timm = _timm()
+    arch = _timm_arch(arch)
+    if len(in_shape) != 3 or in_shape[0] not in (1, 3):
+        raise invalid("in_shape", "(1 or 3, H, W) images", tuple(in_shape))
+    if weights not in (None, "imagenet"):
+        raise invalid("weights", "None or 'imagenet'", weights)
+    net = timm.create_model(arch, pretrained=False)
+    cfg = net.pretrained_cfg
+    size = cfg["input_size"][-1] if size is None else size
+    if isinstance(size, bool) or not isinstance(size, int) or not 32 <= size <= 1024:
+        raise invalid("size", "an int in [32, 1024] (the side images are resized to)", size)
+    if weights == "imagenet":
+        if weights_file is None:
+            raise DataError(
+                f"timm model {arch}'s weights come from a file: pass weights_file= (or finetune --download)."
+            )
+        _load_into(net, _read_state_dict(Path(weights_file)), f"{weights_file} (for timm model {arch})")
+    net.reset_classifier(num_classes)
+    return Pretrained(net, cfg["classifier"], Prepare(size, tuple(cfg["mean"]), tuple(cfg["std"])))
+
+
+def timm_pretrained_cfg(arch: str) -> Any:
+    """timm's pretrained configuration of ``arch`` (where its default weights are published:
+    ``hf_hub_id``/``hf_hub_filename`` or ``url``); ``deepscope.runs`` finds the file."""
+    cfg = _timm().models.get_pretrained_cfg(_timm_arch(arch))
+    if cfg is None or not (cfg.hf_hub_id or cfg.url):
+        raise DataError(f"timm model {arch} has no published pretrained weights; pass a weights file.")
+    return cfg
 
 
 def _register(name: str, reference: str) -> None:
@@ -250,3 +331,13 @@ _register("resnet18", "torchvision resnet18: 69.76% ImageNet top-1; fine-tuned o
 _register("mobilenet_v3_small", "torchvision mobilenet_v3_small: 67.67% ImageNet top-1; fine-tuned on few images")
 _register("efficientnet_b0", "torchvision efficientnet_b0: 77.69% ImageNet top-1; fine-tuned on few images")
 _register("efficientnet_lite0", "EfficientNet-Lite0: 75.1% ImageNet top-1 (offline weights); fine-tuned on few images")
+
+
+register(
+    "timm",
+    kind="image",
+    reference="any timm model with its pretrained weights (arch=NAME; deepscope finetune timm:NAME); fine-tuned on few images",
+    recipe=FINETUNE_RECIPE,
+    example_shape=(3, 32, 32),
+    example_kwargs={"arch": "test_resnet", "size": 64},
+)(build_timm)

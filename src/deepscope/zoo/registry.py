@@ -117,6 +117,8 @@ def create(
             kwargs.setdefault("vocab_size", data.info["vocab_size"])  # text: the embedding fits the vocabulary
         if num_classes is None and data.task == "regression" and data.train.tensors[1].ndim == 2:
             num_classes = int(data.train.tensors[1].shape[1])  # forecasting: one output per horizon step
+        if num_classes is None and data.task == "contrastive":
+            num_classes = int(data.info["projection_dim"])  # the last layer outputs the embedding
     if in_shape is None:
         raise invalid("in_shape", "a tuple of ints (or pass data=)", in_shape)
     in_shape = tuple(int(s) for s in in_shape)

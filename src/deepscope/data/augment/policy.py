@@ -88,10 +88,21 @@ ALIASES = {"shift-flip": "shift+flip"}  # the policy names of deepscope 0.x
 class Policy:
     """A resolved policy: ``ops`` as (name, strength) pairs, the text asked for, and why
     (for 'auto'). Calling it perturbs a batch: ``policy(x, y, generator) -> (x, target)``,
-    where ``target`` is ``y`` or, after MixUp/CutMix, soft labels (N, K)."""
+    where ``target`` is ``y`` or, after MixUp/CutMix, soft labels (N, K). With ``views=2``
+    (contrastive pre-training) each sample is perturbed twice, independently, and the views
+    come back as consecutive rows: x (2N, ...) = view 1 of sample 0, view 2 of sample 0, ...,
+    and ``y`` repeated the same way."""
 
-    def __init__(self, requested: str, ops: list[tuple[str, float]], reason: str = "", num_classes: int | None = None):
+    def __init__(
+        self,
+        requested: str,
+        ops: list[tuple[str, float]],
+        reason: str = "",
+        num_classes: int | None = None,
+        views: int = 1,
+    ):
         self.requested, self.ops, self.reason, self.num_classes = requested, ops, reason, num_classes
+        self.views = views
         self._steps = [(OPS[name].apply, value) for name, value in ops if name not in MIXING]
         self._mixing = [(name, value) for name, value in ops if name in MIXING]
 
@@ -106,13 +117,20 @@ class Policy:
 
     def describe(self) -> dict[str, str]:
         """What run folders record: the policy asked for, what it resolved to, and why."""
-        return {"requested": self.requested, "policy": str(self), **({"reason": self.reason} if self.reason else {})}
+        return {
+            "requested": self.requested,
+            "policy": str(self),
+            **({"reason": self.reason} if self.reason else {}),
+            **({"views": self.views} if self.views > 1 else {}),
+        }
 
     def __call__(
         self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        for apply, value in self._steps:
-            x = apply(x, generator, value)
+        if self.views == 2:
+            first, second = self._perturb(x, generator), self._perturb(x, generator)
+            return torch.stack((first, second), dim=1).flatten(0, 1), y.repeat_interleave(2)
+        x = self._perturb(x, generator)
         if self._mixing:
             from deepscope.data.augment.mix import mix_batch
 
@@ -120,6 +138,11 @@ class Policy:
             name, alpha = self._mixing[pick]  # with both, one per batch at random (as timm does)
             return mix_batch(x, y, generator, name, alpha, self.num_classes)
         return x, y
+
+    def _perturb(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        for apply, value in self._steps:
+            x = apply(x, generator, value)
+        return x
 
 
 def parse_policy(text: str, kind: str) -> list[tuple[str, float]]:
@@ -161,6 +184,8 @@ def parse_policy(text: str, kind: str) -> list[tuple[str, float]]:
 
 def auto_policy(data: Dataset) -> tuple[str, str]:
     """The policy 'auto' picks for ``data``, and why: (policy text, reason)."""
+    if data.task == "contrastive":
+        return _contrastive_policy(data)
     if data.task != "classification":
         return "none", f"{data.task} targets are computed from the inputs: a perturbed input would need another target"
     if data.kind == "image":
@@ -180,9 +205,37 @@ def auto_policy(data: Dataset) -> tuple[str, str]:
     return "none", f"{data.kind} data: no perturbation is known to keep the targets"
 
 
+def _contrastive_policy(data: Dataset) -> tuple[str, str]:
+    """SimCLR's views (Chen et al. 2020, section 3): strong crops and colour changes for
+    photographs; for orientation-bearing single-channel images, crops, small rotations and
+    erasing (no flips); for series, noise, scaling and warps; for text, word dropout and swaps."""
+    if data.kind == "image" and data.input_shape[0] == 3:
+        return "crop=0.2+flip+color=0.8", "contrastive views of colour photographs (SimCLR): crops, flips, colour"
+    if data.kind == "image":
+        return "crop=0.4+rotate=15+erase", (
+            "contrastive views of single-channel images: crops of 40-100% of the area, rotations up to 15 degrees, "
+            "a blanked rectangle; no flips (a mirrored 6 is another symbol)"
+        )
+    if data.kind == "series":
+        return (
+            "jitter+scaling+magnitude-warp+window-slice",
+            "contrastive views of series: noise, scaling, warps, slices",
+        )
+    if data.kind == "text":
+        return "token-dropout=0.2+token-swap", "contrastive views of text: word dropout and swaps"
+    return "none", f"{data.kind} data: no perturbation is known to keep the content"
+
+
 def resolve_policy(requested: str | None, data: Dataset) -> Policy:
     """The policy ``requested`` ('auto', 'none', None or ops joined by '+') for ``data``,
     checked against the data's kind and task."""
+    views = 2 if data.task == "contrastive" else 1
+    if views == 2 and requested in (None, "none"):
+        raise invalid(
+            "augment",
+            "a policy for contrastive pre-training ('auto' or ops joined by '+'): two views of a sample must differ",
+            requested,
+        )
     if requested is None or requested == "none":
         return Policy("none", [])
     reason = ""
@@ -190,11 +243,13 @@ def resolve_policy(requested: str | None, data: Dataset) -> Policy:
     if requested == "auto":
         text, reason = auto_policy(data)
         if text == "none":
+            if views == 2:
+                raise invalid("augment", f"ops joined by '+' ({reason})", requested)
             return Policy("auto", [], reason)
     ops = parse_policy(text, data.kind)
     if any(name in MIXING for name, _ in ops) and (data.task != "classification" or not data.classes):
         raise invalid("augment", "mixup/cutmix only on classification data with classes", requested)
-    return Policy(requested, ops, reason, num_classes=len(data.classes) if data.classes else None)
+    return Policy(requested, ops, reason, num_classes=len(data.classes) if data.classes else None, views=views)
 
 
 def make_augment(requested: str | None, data: Dataset) -> Policy | None:
