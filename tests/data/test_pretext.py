@@ -104,3 +104,13 @@ def test_simclr_pretrain_then_finetune(tmp_path):
     assert tuned.evaluate("test").accuracy > 0.3
     with pytest.raises(InvalidArgumentError, match="`batch_size` must be an even number"):
         runs.pretrain("lecture_cnn", "digits", task="simclr", epochs=1, batch_size=63, runs_dir=tmp_path)
+
+
+def test_the_preview_of_contrastive_data_shows_views_of_each_sample(digits):
+    from deepscope.data.augment import preview
+
+    shown = preview(contrastive(digits), "auto", n=4, versions=3)
+    assert shown.originals.shape == (4, 1, 8, 8) and shown.augmented.shape == (3, 4, 1, 8, 8)
+    single = resolve_policy("crop=0.4+rotate=15+erase=0.5", digits)  # the same ops, one view
+    first, _ = single(shown.originals.clone(), torch.zeros(4), torch.Generator().manual_seed(1))
+    assert torch.equal(shown.augmented[0], first)  # version 1 of sample i is a view of sample i

@@ -72,7 +72,8 @@ def test_minilm_frozen_encoder_run_then_predict(tmp_path, monkeypatch, capsys):
     path = tmp_path / "reviews.csv"
     with open(path, "w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows([("text", "label"), *zip(texts, labels)])
-    run = runs.finetune("minilm", f"text:{path}?maxlen=16", epochs=8, runs_dir=tmp_path, progress=False)
+    with pytest.warns(UserWarning, match="designed for data loaded with {'maxlen': 128}"):  # short texts: 16 pieces
+        run = runs.finetune("minilm", f"text:{path}?maxlen=16", epochs=8, runs_dir=tmp_path, progress=False)
     assert run.config["data"]["spec"].endswith("maxlen=16&tokenizer=minilm")
     assert run.config["recipe"]["cache_features"] and run.config["recipe"]["freeze_epochs"] == 8
     pretrained = zoo.create("minilm", in_shape=(16,), num_classes=2)

@@ -25,8 +25,9 @@ def augment_figure(preview: Any) -> Figure:
 
 
 def _label(preview: Any, index: int) -> str:
-    label = int(preview.labels[index])
-    return preview.classes[label] if preview.classes else str(label)
+    if not preview.classes:  # no classes (contrastive or regression data): number the samples
+        return f"sample {index + 1}"
+    return preview.classes[int(preview.labels[index])]
 
 
 def _image_grid(preview: Any) -> Figure:

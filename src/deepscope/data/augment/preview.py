@@ -37,6 +37,8 @@ def preview(data: Dataset, policy: str = "auto", *, n: int = 8, versions: int = 
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
             raise invalid(name, f"an int in [1, {high}]", value)
     resolved = resolve_policy(policy, data)
+    if resolved.views > 1:  # contrastive data: each version is one view of the sample
+        resolved = Policy(resolved.requested, resolved.ops, resolved.reason, resolved.num_classes)
     x, y = data.train.tensors[0], data.train.tensors[1]
     if not len(x):
         raise invalid("data", "a dataset with training samples", repr(data))
