@@ -106,9 +106,7 @@ def contrastive(data: Dataset, seed: int = 0) -> Dataset:
     summary="self-supervised pretext task: each image turned 0/90/180/270 degrees, labelled by its turn",
 )
 def load_rotations(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False) -> Dataset:
-    inner = str(path) if path is not None else ""
-    if inner.partition(":")[0] == "rotations":
-        raise DataError("A rotations spec cannot wrap another rotations spec.")
+    inner = _inner_spec(path, "A rotations spec cannot wrap another rotations spec.")
     return rotations(load(inner, val_fraction=val_fraction, seed=seed, download=download), seed=seed)
 
 
@@ -120,7 +118,13 @@ def load_rotations(path: Path | None, *, val_fraction: float = 0.1, seed: int = 
     summary="self-supervised contrastive task (SimCLR): two random views of each sample must find each other",
 )
 def load_contrastive(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False) -> Dataset:
+    inner = _inner_spec(path, "A simclr spec cannot wrap another pretext task's spec.")
+    return contrastive(load(inner, val_fraction=val_fraction, seed=seed, download=download), seed=seed)
+
+
+def _inner_spec(path: Path | None, refusal: str) -> str:
+    """The spec a pretext spec wraps; another pretext spec is refused with ``refusal``."""
     inner = str(path) if path is not None else ""
     if inner.partition(":")[0] in ("rotations", "simclr"):
-        raise DataError("A simclr spec cannot wrap another pretext task's spec.")
-    return contrastive(load(inner, val_fraction=val_fraction, seed=seed, download=download), seed=seed)
+        raise DataError(refusal)
+    return inner
