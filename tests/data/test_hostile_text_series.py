@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deepscope.data import Vocabulary, load, load_text
+from deepscope.errors import DataError
 
 pytest.importorskip("pandas")
 
@@ -256,6 +257,43 @@ def test_vocabulary_files(hostile, tmp_path, data):
     path = tmp_path / "vocab.json"
     path.write_bytes(data)
     hostile("vocab_json", lambda: Vocabulary.load(path).encode(["good film"]))
+
+
+def _wordpiece_vocab() -> str:
+    """A small but real WordPiece vocab.json (the format a MiniLM run folder holds): a BERT-style
+    tokenizers JSON with eleven pieces, so that mutations hit its structure, not a 30k-word list."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+    from deepscope.data.wordpiece import WORDPIECE_FORMAT
+
+    pieces = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "good", "bad", "film", "##s", "a", "the", "##ly"]
+    tokenizer = Tokenizer(models.WordPiece({p: i for i, p in enumerate(pieces)}, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    saved = {"format": WORDPIECE_FORMAT, "kind": "wordpiece", "name": "toy", "maxlen": 8, "truncating": "pre"}
+    return json.dumps({**saved, "tokenizer": json.loads(tokenizer.to_str())})
+
+
+WORDPIECE_KEYS = st.sampled_from(["format", "kind", "name", "maxlen", "truncating", "tokenizer"])
+
+
+@settings(HOSTILE, max_examples=80)
+@given(data=st.one_of(
+    st.dictionaries(WORDPIECE_KEYS, json_values).map(lambda d: {**d, "kind": "wordpiece"}).map(json.dumps).map(str.encode),
+    hostile_files(_wordpiece_vocab())))  # fmt: skip
+def test_wordpiece_vocabulary_files(hostile, tmp_path, data):
+    path = tmp_path / "vocab.json"
+    path.write_bytes(data)
+    hostile("wordpiece_json", lambda: Vocabulary.load(path).encode(["good films, badly"]))
+
+
+def test_a_wordpiece_vocabulary_with_gaps_in_its_ids_is_refused(tmp_path):
+    saved = json.loads(_wordpiece_vocab())
+    saved["tokenizer"]["model"]["vocab"]["##ly"] = 99  # ids 0-9 and 99: no row 10 to look up
+    path = tmp_path / "vocab.json"
+    path.write_text(json.dumps(saved))
+    with pytest.raises(DataError, match=r"vocabulary ids must be 0\.\.10, each once"):
+        Vocabulary.load(path)
 
 
 # ----------------------------------------------------------------------------- series CSV

@@ -72,6 +72,8 @@ class WordPiece:
         self._tokenizer.enable_truncation(maxlen, direction="left" if truncating == "pre" else "right")
         self._tokenizer.enable_padding(length=maxlen, pad_id=0, pad_token="[PAD]", direction="right")
         vocab = self._tokenizer.get_vocab()
+        if sorted(vocab.values()) != list(range(len(vocab))):
+            raise DataError(f"The {name} tokenizer's vocabulary ids must be 0..{len(vocab) - 1}, each once.")
         self.tokens = [""] * len(vocab)
         for token, i in vocab.items():
             self.tokens[i] = token
