@@ -16,9 +16,9 @@ import statistics
 import tempfile
 
 import torch
-from recipe_search import parse_value  # benchmarks/ is the script's folder, so its sibling imports
 
 from deepscope import runs
+from deepscope.recipe import parse_value
 
 
 def main() -> None:

@@ -25,18 +25,9 @@ from dataclasses import fields
 
 from deepscope import runs, zoo
 from deepscope.data import spec_with_options
-from deepscope.recipe import Recipe
+from deepscope.recipe import Recipe, parse_value
 
 RECIPE_FIELDS = {f.name: f.type for f in fields(Recipe)}
-
-
-def parse_value(text: str):
-    for convert in (int, float):
-        try:
-            return convert(text)
-        except ValueError:
-            pass
-    return text
 
 
 def parse_grid(items: list[str]) -> dict[str, list]:

@@ -23,9 +23,9 @@ import tempfile
 import time
 
 import torch
-from recipe_search import parse_value  # benchmarks/ is the script's folder, so its sibling imports
 
 from deepscope import runs
+from deepscope.recipe import parse_value
 
 SCRATCH = ("imdb_fasttext", "imdb_cnn", "imdb_cnn_lstm", "imdb_lstm", "imdb_bidirectional_lstm")
 

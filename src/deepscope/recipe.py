@@ -11,7 +11,7 @@ from typing import Any
 
 from deepscope.errors import InvalidArgumentError, closest, invalid
 
-__all__ = ["Recipe"]
+__all__ = ["Recipe", "parse_value"]
 
 
 @dataclass(frozen=True)
@@ -108,3 +108,15 @@ class Recipe:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def parse_value(text: str) -> Any:
+    """A value written on a command line or in a search space: ``'32'`` -> 32, ``'1e-3'`` ->
+    0.001, ``'true'``/``'false'`` -> bool, anything else the (stripped) string itself."""
+    text = text.strip()
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)

@@ -9,6 +9,7 @@ import torch
 
 from deepscope import runs, zoo
 from deepscope.errors import InvalidArgumentError, RunError, UnknownNameError
+from deepscope.recipe import parse_value
 from deepscope.train import fit, lr_find
 from deepscope.train.tune import Param, SealedTestSplitError, parse_space, read_space, sealed, search
 
@@ -153,3 +154,19 @@ def test_learning_curve_rises_with_labels_and_is_drawn(tmp_path, capsys):
     assert out.stat().st_size > 5_000
     with pytest.raises(UnknownNameError, match="learning-curve method"):
         runs.learning_curve("lecture_cnn", "digits", [3], methods=("magic",))
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("32", 32),
+        (" 1e-3 ", 1e-3),
+        ("true", True),
+        ("False", False),
+        ("cosine", "cosine"),
+        ("flip+shift=0.1", "flip+shift=0.1"),
+    ],
+)
+def test_command_line_values_parse_to_their_types(text, value):
+    parsed = parse_value(text)
+    assert parsed == value and type(parsed) is type(value)

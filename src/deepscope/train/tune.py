@@ -25,6 +25,7 @@ from typing import Any
 from torch.utils.data import TensorDataset
 
 from deepscope.errors import DeepscopeError, InvalidArgumentError, invalid
+from deepscope.recipe import parse_value
 from deepscope.train.callbacks import Callback, TrainState
 
 __all__ = [
@@ -102,16 +103,6 @@ class Param:
         return f"{self.name} in [{self.low:g}, {self.high:g}]" + (" (log)" if self.log else "")
 
 
-def _value(text: str) -> Any:
-    text = text.strip()
-    for convert in (int, float):
-        try:
-            return convert(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False}.get(text.lower(), text)
-
-
 def parse_space(items: list[str]) -> dict[str, Param]:
     """``['lr=1e-4..1e-2:log', 'batch_size=32,64,128', 'epochs=2..6']`` -> a search space."""
     space: dict[str, Param] = {}
@@ -125,12 +116,12 @@ def parse_space(items: list[str]) -> dict[str, Param]:
         if ".." in spec:
             bounds, _, flag = spec.partition(":")
             low_text, _, high_text = bounds.partition("..")
-            low, high = _value(low_text), _value(high_text)
+            low, high = parse_value(low_text), parse_value(high_text)
             space[name] = _range(name, low, high, flag.strip() == "log", item)
             if flag.strip() not in ("", "log"):
                 raise invalid("param", "a range flag of ':log' or none", item)
         else:
-            choices = tuple(_value(v) for v in spec.split(","))
+            choices = tuple(parse_value(v) for v in spec.split(","))
             space[name] = Param(name, choices=choices)
     return space
 
