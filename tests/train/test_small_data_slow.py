@@ -46,17 +46,19 @@ def test_augment_auto_raises_mnist_cnn_on_1000_images(mnist_dir, tmp_path):
 
 @pytest.mark.slow
 def test_rotation_pretraining_beats_scratch_on_100_mnist_labels(mnist_dir, tmp_path):
-    """One rotation-pretrained mnist_cnn (2 epochs on the 60,000 unlabelled images), fine-tuned
-    on three draws of 10 labels per class, beats training from scratch on the same draws on
-    average (measured over seeds 0-2: 84.31% -> 86.61%)."""
-    backbone = runs.pretrain("mnist_cnn", f"mnist:{mnist_dir}", epochs=2, runs_dir=tmp_path, progress=False)
-    assert backbone.best_value >= 0.7  # the pretext task itself is learnt (88% measured)
+    """benchmarks/pretrain_table.py's comparison, seed for seed: for seeds 0-2, mnist_cnn
+    pre-trained on the rotation task (2 epochs on the 60,000 unlabelled images, that seed) and
+    fine-tuned on that seed's draw of 10 labels per class beats training from scratch on the
+    same draw, on average (measured: 84.31% -> 86.61%). One shared backbone is not enough: it
+    tied scratch (84.30% vs 84.34%) -- with 10 validation images the epoch kept is noisy."""
     scratch, tuned = [], []
     for seed in (0, 1, 2):
-        common = {"seed": seed, "epochs": 50, "runs_dir": tmp_path, "progress": False}
+        common = {"seed": seed, "runs_dir": tmp_path, "progress": False}
+        backbone = runs.pretrain("mnist_cnn", f"mnist:{mnist_dir}", epochs=2, **common)
+        assert backbone.best_value >= 0.7  # the pretext task itself is learnt (88% measured)
         labelled = f"mnist:{mnist_dir}?per_class=10"
-        scratch.append(runs.train("mnist_cnn", labelled, **common).evaluate("test").accuracy)
-        tuned.append(runs.finetune(backbone.path, labelled, **common).evaluate("test").accuracy)
+        scratch.append(runs.train("mnist_cnn", labelled, epochs=50, **common).evaluate("test").accuracy)
+        tuned.append(runs.finetune(backbone.path, labelled, epochs=50, **common).evaluate("test").accuracy)
     assert statistics.mean(tuned) > statistics.mean(scratch), (tuned, scratch)
 
 
