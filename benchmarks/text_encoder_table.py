@@ -44,6 +44,9 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
+        "--minilm-data", action="append", default=[], metavar="KEY=VALUE", help="a text setting for minilm's data only"
+    )
+    parser.add_argument(
         "--minilm", action="append", default=[], metavar="FIELD=VALUE", help="a recipe override for minilm"
     )
     args = parser.parse_args()
@@ -55,6 +58,7 @@ def main() -> None:
             parser.error(f"--minilm takes FIELD=VALUE. Received: {item!r}")
         overrides[field] = parse_value(value)
     spec = f"imdb:{args.data}?per_class={args.per_class}&test_per_class={args.test_per_class}"
+    minilm_spec = "&".join([spec, *args.minilm_data])  # e.g. truncating=middle, maxlen=256
     val: dict[str, list[float]] = {}
     test: dict[str, list[float]] = {}
     seconds: dict[str, list[float]] = {}
@@ -64,7 +68,7 @@ def main() -> None:
                 started = time.perf_counter()
                 common = {"seed": seed, "runs_dir": runs_dir, "progress": False}
                 run = (
-                    runs.finetune(model, spec, **common, **overrides)
+                    runs.finetune(model, minilm_spec, **common, **overrides)
                     if model == "minilm"
                     else runs.train(model, spec, **common)
                 )
@@ -76,7 +80,10 @@ def main() -> None:
                     f"seed {seed} {model:<24} val {run.best_value:.4f} test {score:.4f} ({seconds[model][-1]:.0f} s)",
                     flush=True,
                 )
-    print(f"\n{spec}, seeds {args.seeds}, {args.threads} threads, minilm overrides {overrides or 'none'}")
+    print(
+        f"\n{spec}, seeds {args.seeds}, {args.threads} threads, minilm overrides {overrides or 'none'}, "
+        f"minilm data {args.minilm_data or 'as its entry declares'}"
+    )
     print(f"{'model':<24} {'validation':>16} {'test':>16} {'seconds':>8}")
     for model in val:
         print(

@@ -287,7 +287,7 @@ def cmd_zoo(args: argparse.Namespace) -> int:
 
 
 RECIPE_OPTIONS = (
-    "epochs", "batch_size", "optimizer", "lr", "weight_decay", "schedule", "patience", "seed", "augment",
+    "epochs", "batch_size", "optimizer", "lr", "weight_decay", "schedule", "patience", "keep", "seed", "augment",
     "freeze_epochs", "lr_mult", "cache_features",
 )  # fmt: skip
 
@@ -302,7 +302,8 @@ def _finish_run(run: Any, args: argparse.Namespace) -> int:
     if run.best_epoch:
         seconds = f"; {run.seconds_per_epoch:.3g} s/epoch" if run.seconds_per_epoch is not None else ""
         early = f" (stopped early after epoch {len(run.history)})" if run.stopped_early else ""
-        _print(f"Best epoch {run.best_epoch}: {run.monitor} {run.best_value:.4f}{seconds}{early}")
+        kept = "Last" if run.config.get("recipe", {}).get("keep") == "last" else "Best"
+        _print(f"{kept} epoch {run.best_epoch}: {run.monitor} {run.best_value:.4f}{seconds}{early}")
     _print(f"Run folder: {run.path}")
     if not args.no_report:
         from deepscope.report import write_report
@@ -442,6 +443,7 @@ def cmd_learning_curve(args: argparse.Namespace) -> int:
         runs_dir=args.runs_dir,
         echo=_print,
         **({"epochs": args.epochs} if args.epochs else {}),
+        **({"keep": args.keep} if args.keep else {}),
     )
     stem = _safe_name(f"learning-curve-{args.model}-{args.data.partition(':')[0]}")
     out = Path(args.out) if args.out else Path(args.runs_dir) / f"{stem}.png"
@@ -958,6 +960,12 @@ def _add_recipe_options(p: argparse.ArgumentParser) -> None:
         "--patience", type=positive_int, metavar="N", help="early stopping: epochs without validation improvement"
     )
     p.add_argument(
+        "--keep",
+        choices=("best", "last"),
+        help="the weights kept: the best epoch on validation (default) or the last (for validation splits "
+        "of a few samples, too small to choose an epoch)",
+    )
+    p.add_argument(
         "--augment",
         metavar="POLICY",
         help=f"augmentation: none, auto (what suits the data), or ops joined by '+', e.g. flip+shift=0.1 ({AUGMENT_OPS})",
@@ -1175,8 +1183,8 @@ def build_parser() -> argparse.ArgumentParser:
         "train each method (scratch: the zoo model as it is; augment: the same with --augment auto; "
         "finetune: --backbone) at each labelled-set size (seeded SPEC?per_class=N subsets, the same "
         "epochs) and plot test accuracy against the number of labelled examples per class: the "
-        "figure that tells which tool to reach for. Runs keep their best epoch on validation; each "
-        "test split is scored once.",
+        "figure that tells which tool to reach for. Runs keep their best epoch on validation (--keep "
+        "last: their last); each test split is scored once.",
     )
     p.add_argument("model", help="zoo model for scratch and augment")
     p.add_argument("--data", default="digits", metavar="SPEC", help="classification data spec (no per_class)")
@@ -1185,6 +1193,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backbone", default="efficientnet_lite0", help="for finetune: a pretrained model or a run folder")
     p.add_argument("--seeds", type=_int_in(1, 20), default=1, help="runs per point (seeds 0..N-1)")
     p.add_argument("--epochs", type=positive_int, metavar="N", help="every run's epochs (default: each recipe's)")
+    p.add_argument(
+        "--keep",
+        choices=("best", "last"),
+        help="every run's kept weights: its best epoch on validation (default) or its last (the smallest "
+        "sizes leave a few validation images, too few to choose an epoch)",
+    )
     p.add_argument(
         "--out",
         type=output_file,

@@ -20,7 +20,10 @@ class Recipe:
 
     ``schedule`` is one of 'constant', 'onecycle', 'cosine', 'step'; ``monitor`` is the
     validation metric used to keep the best weights and for early stopping (``patience``
-    epochs without improvement; ``None`` disables early stopping). ``augment`` is a policy
+    epochs without improvement; ``None`` disables early stopping). ``keep`` says which epoch's
+    weights the run keeps: 'best' (the first epoch with the best ``monitor`` value) or 'last'
+    (the final epoch's -- for validation splits too small to choose an epoch: with 2-6
+    validation images, 'best' tends to keep an early, lucky epoch). ``augment`` is a policy
     (``deepscope.data.augment``).
 
     Fine-tuning (fastai's ``fine_tune``): for the first ``freeze_epochs`` epochs only the
@@ -41,6 +44,7 @@ class Recipe:
     schedule: str = "constant"
     patience: int | None = None
     monitor: str = "val_accuracy"
+    keep: str = "best"
     seed: int = 0
     augment: str | None = None
     freeze_epochs: int = 0
@@ -74,6 +78,8 @@ class Recipe:
         for name in ("optimizer", "schedule", "monitor"):
             if not isinstance(getattr(self, name), str):
                 raise invalid(name, "a name (str)", getattr(self, name))
+        if self.keep not in ("best", "last"):
+            raise invalid("keep", "'best' (the best epoch by monitor) or 'last' (the final epoch)", self.keep)
         if self.augment is not None and not isinstance(self.augment, str):
             raise invalid("augment", "None or a policy name (str)", self.augment)
         if not is_int(self.freeze_epochs) or not 0 <= self.freeze_epochs <= self.epochs:

@@ -524,7 +524,7 @@ def learning_curve(
     one run per seed with the same recipe overrides (the budget). Methods: ``scratch`` (zoo
     entry ``model``, no augmentation), ``augment`` (the same with ``augment='auto'``),
     ``finetune`` (``backbone``: a pretrained model name or a run folder). Each run keeps its
-    best epoch on validation; its test split is scored once. Rows: method, size, seed,
+    best epoch on validation (its last with ``keep='last'``); its test split is scored once. Rows: method, size, seed,
     validation and test accuracy, seconds."""
     import time
 

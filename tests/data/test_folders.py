@@ -149,6 +149,20 @@ def test_a_non_image_file_is_named(tmp_path):
         load(f"images:{tmp_path}")
 
 
+def test_classes_reads_only_those_folders_and_splits_as_a_full_read(tmp_path):
+    grey_folder(tmp_path / "pets", {"dog": 10, "cat": 10, "bird": 10, "fish": 10})
+    spec = f"images:{tmp_path / 'pets'}?per_class=6"
+    named = load(f"{spec}&classes=dog,bird", seed=3)
+    indexed = load(f"{spec}&classes=2,0", seed=3)  # indices are not folder names: every folder is read
+    assert named.classes == indexed.classes == ["dog", "bird"]
+    for a, b in zip((named.train, named.val, named.test), (indexed.train, indexed.val, indexed.test)):
+        assert all(torch.equal(u, v) for u, v in zip(a.tensors, b.tensors))
+    (tmp_path / "pets" / "fish" / "000.png").write_bytes(b"not a png")  # a class not asked for is not decoded
+    assert torch.equal(load(f"{spec}&classes=dog,bird", seed=3).train.tensors[0], named.train.tensors[0])
+    with pytest.raises(DataError, match="000.png"):
+        load(f"{spec}&classes=2,0", seed=3)
+
+
 def test_a_single_class_is_refused(tmp_path):
     grey_folder(tmp_path, {"cat": 3})
     with pytest.raises(DataError, match=r"must hold at least 2 class sub-folders\. Received: \['cat'\]\."):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from deepscope import runs, zoo
-from deepscope.errors import RunError
+from deepscope.errors import InvalidArgumentError, RunError
 from deepscope.train import Callback
 
 
@@ -98,6 +98,25 @@ def test_run_answers_monitor_best_epoch_and_speed(trained):
     assert trained.best_value == pytest.approx(history[best - 1]["val_accuracy"])
     assert trained.seconds_per_epoch == pytest.approx(sum(h["time"] for h in history) / len(history))
     assert runs.open_run(trained.path, load_data=False).best_epoch == best
+
+
+def test_keep_last_keeps_the_final_epoch_not_the_best(digits, tmp_path):
+    from safetensors.torch import load_file
+
+    # lr so high that validation loss is worse after epoch 3 than after epoch 2
+    common = {"epochs": 3, "lr": 1.0, "monitor": "val_loss", "progress": False}
+    best = runs.fit(zoo.create("softmax_regression", data=digits, seed=0), digits, out=tmp_path / "b", **common)
+    last = runs.fit(
+        zoo.create("softmax_regression", data=digits, seed=0), digits, keep="last", out=tmp_path / "l", **common
+    )
+    assert best.best_epoch == 2 and last.best_epoch == 3
+    assert last.best_value == pytest.approx(last.history[2]["val_loss"]) != best.best_value
+    final = load_file(str(tmp_path / "l" / "last" / "model.safetensors"))  # the weights after epoch 3
+    assert all(torch.equal(final[k], v) for k, v in last.model.state_dict().items())
+    assert not all(torch.equal(final[k], v) for k, v in best.model.state_dict().items())  # epoch 2's
+    assert runs.open_run(last.path, load_data=False).best_epoch == 3
+    with pytest.raises(InvalidArgumentError, match="`keep` must be 'best'"):
+        runs.fit(zoo.create("softmax_regression", data=digits), digits, keep="first", out=tmp_path / "x")
 
 
 def test_resume_of_an_early_stopped_run_trains_no_further(digits, tmp_path):

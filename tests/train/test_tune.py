@@ -139,9 +139,13 @@ def test_learning_curve_rises_with_labels_and_is_drawn(tmp_path, capsys):
     from deepscope.cli import main
 
     out = tmp_path / "curve.png"
-    argv = ["learning-curve", "lecture_cnn", "--data", "digits", "--sizes", "3,30", "--epochs", "10"]
+    argv = ["learning-curve", "lecture_cnn", "--data", "digits", "--sizes", "3,30", "--epochs", "10", "--keep", "last"]
     assert main([*argv, "--runs-dir", str(tmp_path), "--out", str(out)]) == 0
     rows = json.loads(out.with_suffix(".json").read_text())
+    for row in rows:  # --keep last: every run keeps its tenth epoch, whatever its few validation images say
+        run = runs.open_run(row["run"], load_data=False)
+        assert run.config["recipe"]["keep"] == "last" and run.best_epoch == 10
+        assert row["val"] == pytest.approx(run.history[-1]["val_accuracy"])
     assert [(r["method"], r["size"]) for r in rows] == [
         ("scratch", 3),
         ("augment", 3),

@@ -31,6 +31,15 @@ def test_wordpiece_pads_after_and_keeps_the_end_or_the_start(tmp_path):
         start.decode(start.encode(["One two three four five six seven eight"])[0])
         == "[CLS] one two three four five six [SEP]"
     )
+    both = WordPiece.pretrained("minilm", maxlen=10, truncating="middle")  # 8 pieces: 2 from the head, 6 from the tail
+    ten = ["One two three four five six seven eight nine ten", "One two three"]
+    assert [both.decode(row) for row in both.encode(ten)] == [
+        "[CLS] one two five six seven eight nine ten [SEP]",
+        "[CLS] one two three [SEP]",
+    ]
+    assert both.encode(ten)[1, 5:].eq(0).all()  # a short text is padded after, untouched
+    with pytest.raises(InvalidArgumentError, match="'pre', 'post' or 'middle'"):
+        WordPiece.pretrained("minilm", maxlen=8, truncating="both")
     saved = tmp_path / "vocab.json"
     saved.write_text(json.dumps(end.to_dict()))
     again = Vocabulary.load(saved)  # a run folder's vocab.json comes back as the WordPiece tokenizer

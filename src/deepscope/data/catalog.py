@@ -19,13 +19,28 @@ DATASETS: Registry[Loader] = Registry("dataset")
 
 
 def register_dataset(
-    name: str, *, kind: str, expects: str, summary: str, needs_path: bool = False, downloadable: bool = False
+    name: str,
+    *,
+    kind: str,
+    expects: str,
+    summary: str,
+    needs_path: bool = False,
+    downloadable: bool = False,
+    reads_classes: bool = False,
 ):
     """Register a loader under ``name``. ``expects`` says what PATH must hold (for
     ``deepscope datasets`` and for error messages); ``downloadable`` sets take PATH or, without
-    it, the cache that ``--download`` fills."""
+    it, the cache that ``--download`` fills. A ``reads_classes`` loader takes ``classes``, the
+    spec's ``classes=`` names (or None), and may skip decoding the samples of other classes --
+    it must still return every class, split as without the hint (``subset`` selects them)."""
     return DATASETS.register(
-        name, kind=kind, expects=expects, summary=summary, needs_path=needs_path, downloadable=downloadable
+        name,
+        kind=kind,
+        expects=expects,
+        summary=summary,
+        needs_path=needs_path,
+        downloadable=downloadable,
+        reads_classes=reads_classes,
     )
 
 
@@ -53,7 +68,10 @@ def load(spec: str, *, val_fraction: float = 0.1, seed: int = 0, download: bool 
     if not part and entry.meta["needs_path"]:
         before = " before the settings" if where else ""
         raise DataError(f"Dataset {name!r} needs a path{before}: '{name}:PATH', where PATH is {entry.meta['expects']}.")
-    dataset = entry.builder(path, val_fraction=val_fraction, seed=seed, download=download)
+    hint = {}
+    if entry.meta.get("reads_classes"):
+        hint["classes"] = [c.strip() for c in generic["classes"].split(",")] if "classes" in generic else None
+    dataset = entry.builder(path, val_fraction=val_fraction, seed=seed, download=download, **hint)
     dataset = subset(dataset, generic, val_fraction=val_fraction, seed=seed)
     if not dataset.spec:  # a loader that wraps another spec sets its own (shortcut:...)
         dataset.spec = _absolute_spec(name, where) if where else spec

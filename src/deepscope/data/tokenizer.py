@@ -335,7 +335,7 @@ def _check_settings(maxlen: Any, ngrams: Any, padding: Any, truncating: Any) -> 
     if padding not in ("pre", "post"):
         raise invalid("padding", "'pre' or 'post'", padding)
     if truncating not in ("pre", "post"):
-        raise invalid("truncating", "'pre' or 'post'", truncating)
+        raise invalid("truncating", "'pre' or 'post' ('middle' is for a WordPiece tokenizer=minilm)", truncating)
 
 
 def _code(ids: Sequence[int], base: int) -> int:

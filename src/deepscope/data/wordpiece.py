@@ -51,7 +51,8 @@ def encoder_folder(name: str) -> Path:
 
 class WordPiece:
     """Encoder ``name``'s WordPiece tokenizer at ``maxlen`` pieces (special tokens included),
-    truncating 'pre' (keep the end) or 'post' (keep the start); padding always after the text."""
+    truncating 'pre' (keep the end), 'post' (keep the start) or 'middle' (keep a quarter of the
+    pieces from the start and the rest from the end); padding always after the text."""
 
     padding = "post"
     ngrams = 1
@@ -61,16 +62,20 @@ class WordPiece:
 
         if isinstance(maxlen, bool) or not isinstance(maxlen, int) or not 3 <= maxlen <= 512:
             raise invalid("maxlen", "an int in [3, 512] for a WordPiece tokenizer (BERT's positions)", maxlen)
-        if truncating not in ("pre", "post"):
-            raise invalid("truncating", "'pre' or 'post'", truncating)
+        if truncating not in ("pre", "post", "middle"):
+            raise invalid("truncating", "'pre', 'post' or 'middle'", truncating)
         self.name, self.maxlen, self.truncating = name, maxlen, truncating
         self._json = tokenizer_json
         try:
             self._tokenizer = Tokenizer.from_str(tokenizer_json)
         except Exception as error:  # tokenizers raises its own Exception type for a bad file
             raise DataError(f"The {name} tokenizer cannot be read ({error}).") from None
-        self._tokenizer.enable_truncation(maxlen, direction="left" if truncating == "pre" else "right")
-        self._tokenizer.enable_padding(length=maxlen, pad_id=0, pad_token="[PAD]", direction="right")
+        if truncating == "middle":  # cut in encode_corpus: tokenizers cuts at one end only
+            self._tokenizer.no_truncation()
+            self._tokenizer.no_padding()
+        else:
+            self._tokenizer.enable_truncation(maxlen, direction="left" if truncating == "pre" else "right")
+            self._tokenizer.enable_padding(length=maxlen, pad_id=0, pad_token="[PAD]", direction="right")
         vocab = self._tokenizer.get_vocab()
         if sorted(vocab.values()) != list(range(len(vocab))):
             raise DataError(f"The {name} tokenizer's vocabulary ids must be 0..{len(vocab) - 1}, each once.")
@@ -107,7 +112,12 @@ class WordPiece:
         out = np.zeros((len(docs), self.maxlen), dtype=np.int64)
         for start in range(0, len(texts), 4096):  # batches bound the tokenizer's own memory
             encoded = self._tokenizer.encode_batch(texts[start : start + 4096])
-            out[start : start + len(encoded)] = [e.ids for e in encoded]
+            if self.truncating == "middle":
+                for row, e in enumerate(encoded, start):
+                    ids = _head_and_tail(e.ids, self.maxlen)
+                    out[row, : len(ids)] = ids
+            else:
+                out[start : start + len(encoded)] = [e.ids for e in encoded]
         return torch.from_numpy(out)
 
     def decode(self, ids: Sequence[int] | torch.Tensor) -> str:
@@ -138,3 +148,13 @@ class WordPiece:
             raise DataError(f"{where}: {error}") from None
         except Exception as error:  # InvalidArgumentError for a bad maxlen/truncating
             raise DataError(f"{where}: {error}") from None
+
+
+def _head_and_tail(ids: list[int], maxlen: int) -> list[int]:
+    """``[CLS] pieces... [SEP]`` -> at most ``maxlen`` ids: the first quarter of the kept pieces
+    from the text's start, the rest from its end, between the same [CLS] and [SEP]."""
+    if len(ids) <= maxlen:
+        return ids
+    keep = maxlen - 2
+    head = keep // 4
+    return [ids[0], *ids[1 : 1 + head], *ids[len(ids) - 1 - (keep - head) : -1], ids[-1]]

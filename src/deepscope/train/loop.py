@@ -54,7 +54,7 @@ def fit(
     batch_size, optimizer, lr, schedule, patience, seed, ...) can be overridden by keyword.
     The run folder is ``out`` or the next ``runs_dir/<model>-<data>-<n>``; it receives
     ``config.json`` (with the data's split settings and fingerprint), ``model.safetensors``
-    (best by ``recipe.monitor``), ``last/`` (everything needed to resume exactly, see
+    (best by ``recipe.monitor``, or the last epoch's with ``keep='last'``), ``last/`` (everything needed to resume exactly, see
     ``train.checkpoint``) and ``history.csv``, each written atomically.
     ``resume=True`` continues the run in ``out`` from its last completed epoch (from the start
     when none was completed; not at all when it finished or stopped early), reproducing the
@@ -169,11 +169,13 @@ def fit(
             state.epoch = epoch
             state.history.append(logs)
             value = logs[monitor]
-            if best is None or (value > best if higher else value < best):
+            improved = best is None or (value > best if higher else value < best)
+            if improved:
                 best, best_epoch, bad_epochs = value, epoch, 0
-                save_tensors(path / "model.safetensors", model.state_dict())
             else:
                 bad_epochs += 1
+            if improved or recipe.keep == "last":
+                save_tensors(path / "model.safetensors", model.state_dict())
             if recipe.patience and bad_epochs >= recipe.patience:
                 state.stop = True
             progress_state = {

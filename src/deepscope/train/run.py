@@ -63,7 +63,10 @@ class Run:
 
     @property
     def best_epoch(self) -> int:
-        """The epoch whose weights are kept (1-based; 0 when no epoch was completed)."""
+        """The epoch whose weights are kept (1-based; 0 when no epoch was completed): the best
+        by ``monitor``, or the last with the recipe's ``keep='last'``."""
+        if self.config.get("recipe", {}).get("keep") == "last":
+            return len(self.history)
         return best_epoch(self.history, self.monitor, self.config.get("data", {}).get("task", "classification"))
 
     @property
