@@ -7,7 +7,8 @@ scoring MiniLM on all 25,000 test reviews takes ~20 minutes on a 2-core CPU):
   ``imdb_lstm``, ``imdb_bidirectional_lstm``): ``deepscope train MODEL --data SPEC``, its recipe;
 - ``deepscope finetune minilm --data SPEC``: the frozen encoder's embeddings, a trained head;
   with ``--minilm epochs=32 --minilm freeze_epochs=30 --minilm batch_size=16`` (recipe
-  overrides, as ``deepscope finetune``'s flags give them), then two epochs end to end.
+  overrides, as ``deepscope finetune``'s flags give them), then two epochs end to end;
+  ``--minilm-data truncating=middle`` (or ``maxlen=256``) changes MiniLM's text settings only.
 Each run keeps its best epoch by validation accuracy; its test subset is scored once, at the
 end. Prints each model's validation and test accuracy, mean ± std over the seeds; the best
 from-scratch model is the one with the best mean *validation* accuracy.
