@@ -493,6 +493,20 @@ def _test_line(metrics_path: Path) -> str:
     return "Test split: not scored (the run's data has no test split)"
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """A run's model as ONNX / TorchScript / safetensors, checked against PyTorch."""
+    from deepscope import export
+
+    result = export.export(args.run, args.format, args.out, check=not args.no_check)
+    _print(f"Wrote {result.path} ({result.format}" + (f", {result.exporter})" if result.exporter else ")"))
+    for extra in result.files[1:]:
+        _print(f"      {extra} (what turns raw text into the model's input)")
+    if result.max_abs_diff is not None:
+        engine = "ONNX Runtime" if result.format == "onnx" else "the loaded TorchScript"
+        _print(f"Checked: {engine} vs PyTorch, max |difference| {result.max_abs_diff:.2g} at batch sizes 1 and 5")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from deepscope import runs
 
@@ -1255,6 +1269,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", choices=("train", "val", "test"), help="which split to score")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
     p.set_defaults(func=cmd_evaluate)
+
+    p = _command(
+        sub,
+        "export",
+        "a run's model as ONNX, TorchScript or safetensors, checked against PyTorch",
+        "a run's model as ONNX (checked in ONNX Runtime), TorchScript (traced; checked in torch) or "
+        "safetensors (the weights), with a dynamic batch size and the preprocessing it needs (input "
+        "shape and scale, class names, the vocabulary of text runs) in the file's metadata.",
+    )
+    p.add_argument("run", type=run_folder, help="run folder")
+    p.add_argument("--format", default="onnx", choices=("onnx", "torchscript", "safetensors"), help="file format")
+    p.add_argument("--out", type=output_file, metavar="FILE", help="where to write (default: RUN/export/model.<ext>)")
+    p.add_argument("--no-check", action="store_true", help="skip comparing the export with the PyTorch model")
+    p.set_defaults(func=cmd_export)
 
     p = _command(
         sub,
