@@ -469,7 +469,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 f"given alone: a run resumes with its own model, data and recipe (drop {', '.join(ignored)})",
                 args.resume,
             )
-        run = runs.resume(args.resume, progress=not args.quiet)
+        run = runs.resume(args.resume, progress=not args.quiet, **_speed_kwargs(args))
     else:
         if not args.model:
             raise invalid("model", "a zoo model name (see `deepscope zoo`)", args.model)
@@ -509,8 +509,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from deepscope import runs
+    from deepscope.train import resolve_device
 
     run = runs.open_run(args.run)
+    run.model.to(resolve_device(args.device))
     result = run.evaluate(args.split)
     if args.json:
         _print(json.dumps(result.to_dict(), indent=2))
@@ -550,9 +552,10 @@ def _read_inputs(run, files: list[str]) -> tuple[list[str], Any]:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from deepscope import runs
-    from deepscope.train import predict_proba
+    from deepscope.train import predict_proba, resolve_device
 
     run = runs.open_run(args.run, load_data=False)
+    run.model.to(resolve_device(args.device))
     kind, task = run.config["data"]["kind"], run.config["data"].get("task", "classification")
     if kind == "series" and task == "regression":
         return _predict_forecast(run, args)
@@ -1027,6 +1030,37 @@ def _add_run_options(p: argparse.ArgumentParser, *, report: bool = True, downloa
             help="skip report.html (it evaluates the test split once, for the record, after training)",
         )
     p.add_argument("--quiet", action="store_true", help="no progress display")
+    _add_speed_options(p)
+
+
+def _add_speed_options(p: argparse.ArgumentParser) -> None:
+    """Where and how fast to train: not recipe fields (a run resumes on any device)."""
+    p.add_argument("--device", default="auto", help="auto (a GPU if there is one), cpu, cuda, cuda:N, mps")
+    p.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "fp32", "bf16", "fp16"),
+        help="autocast precision (auto: where measured to pay; fp32 on CPUs)",
+    )
+    p.add_argument(
+        "--compile", default="auto", choices=("auto", "on", "off"), help="torch.compile the model (auto: off)"
+    )
+    p.add_argument(
+        "--channels-last",
+        default="auto",
+        choices=("auto", "on", "off"),
+        help="NHWC memory format for 2-D convnets (auto: on GPUs under autocast)",
+    )
+
+
+def _speed_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    switch = {"auto": "auto", "on": True, "off": False}
+    return {
+        "device": args.device,
+        "precision": args.precision,
+        "compile": switch[args.compile],
+        "channels_last": switch[args.channels_last],
+    }
 
 
 def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -1038,6 +1072,7 @@ def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "runs_dir": args.runs_dir,
         "progress": not args.quiet,
         **_recipe_overrides(args),
+        **_speed_kwargs(args),
     }
 
 
@@ -1267,6 +1302,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("run", type=run_folder, help="run folder")
     p.add_argument("--split", default="test", choices=("train", "val", "test"), help="which split to score")
+    p.add_argument("--device", default="cpu", help="cpu (default), auto, cuda, cuda:N, mps")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
     p.set_defaults(func=cmd_evaluate)
 
@@ -1294,6 +1330,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("run", type=run_folder, help="run folder")
     p.add_argument("files", nargs="+", metavar="INPUT", help="image/series files, or texts (@FILE for a text file)")
+    p.add_argument("--device", default="cpu", help="cpu (default), auto, cuda, cuda:N, mps")
     p.add_argument("--top", type=positive_int, default=3, metavar="K", help="classes shown per input")
     p.add_argument("--json", action="store_true", help="print the predictions as JSON")
     p.set_defaults(func=cmd_predict)
