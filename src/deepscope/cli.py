@@ -298,7 +298,11 @@ def _recipe_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def _finish_run(run: Any, args: argparse.Namespace) -> int:
     """What train and finetune print at the end: the best epoch, the folder, the test score
-    and the report (unless --no-report)."""
+    and the report (unless --no-report). In a torchrun job, rank 0 alone."""
+    import os
+
+    if os.environ.get("RANK", "0") != "0":
+        return 0
     if run.best_epoch:
         seconds = f"; {run.seconds_per_epoch:.3g} s/epoch" if run.seconds_per_epoch is not None else ""
         early = f" (stopped early after epoch {len(run.history)})" if run.stopped_early else ""
@@ -319,6 +323,10 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     """Self-supervised pre-training on a dataset's images (labels unused)."""
     from deepscope import runs
 
+    launched = _torchrun(args)
+    if launched is not None:
+        return launched
+
     run = runs.pretrain(args.model, args.data, task=args.task, **_run_kwargs(args))
     args.no_report = True  # a pretext task's test score is not the point
     _finish_run(run, args)
@@ -329,6 +337,10 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 def cmd_finetune(args: argparse.Namespace) -> int:
     """Fine-tune a pretrained network (or a run) on a dataset: new head, frozen, then all."""
     from deepscope import runs
+
+    launched = _torchrun(args)
+    if launched is not None:
+        return launched
 
     run = runs.finetune(args.backbone, args.data, weights_file=args.weights, size=args.size, **_run_kwargs(args))
     return _finish_run(run, args)
@@ -458,6 +470,10 @@ def cmd_learning_curve(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from deepscope import runs
     from deepscope.errors import invalid
+
+    launched = _torchrun(args)
+    if launched is not None:
+        return launched
 
     overrides = _recipe_overrides(args)
     if args.resume:
@@ -1031,6 +1047,18 @@ def _add_run_options(p: argparse.ArgumentParser, *, report: bool = True, downloa
         )
     p.add_argument("--quiet", action="store_true", help="no progress display")
     _add_speed_options(p)
+    p.add_argument(
+        "--nproc",
+        type=_int_in(1, 1024),
+        metavar="N",
+        help="data-parallel processes on this machine (launches torchrun; one per GPU, or gloo on CPUs)",
+    )
+    p.add_argument(
+        "--nnodes", metavar="M", help="with --nproc: machines taking part (torchrun --nnodes, e.g. 2 or 1:4)"
+    )
+    p.add_argument(
+        "--rdzv-endpoint", metavar="HOST:PORT", help="with --nnodes: where the machines meet (torchrun's rendezvous)"
+    )
 
 
 def _add_speed_options(p: argparse.ArgumentParser) -> None:
@@ -1051,6 +1079,55 @@ def _add_speed_options(p: argparse.ArgumentParser) -> None:
         choices=("auto", "on", "off"),
         help="NHWC memory format for 2-D convnets (auto: on GPUs under autocast)",
     )
+
+
+_LAUNCH_FLAGS = ("--nproc", "--nnodes", "--rdzv-endpoint")
+
+
+def _torchrun(args: argparse.Namespace) -> int | None:
+    """With --nproc, run this same command under torchrun (``python -m torch.distributed.run``)
+    in N processes per machine and return its exit code; None when there is nothing to launch
+    (no --nproc, or this process is already one of torchrun's)."""
+    import os
+    import subprocess
+
+    if not args.nproc or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return None
+    from deepscope.recipe import Recipe
+
+    Recipe().with_overrides(**_recipe_overrides(args))  # a bad value fails here, before N processes start
+    argv, skip = [], False
+    for item in args.argv:
+        if skip:
+            skip = False
+            continue
+        if item in _LAUNCH_FLAGS:
+            skip = True
+            continue
+        if item.startswith(tuple(f"{flag}=" for flag in _LAUNCH_FLAGS)):
+            continue
+        argv.append(item)
+    launch = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={args.nproc}"]
+    if args.nnodes:
+        if not args.rdzv_endpoint:
+            from deepscope.errors import invalid
+
+            raise invalid("--rdzv-endpoint", "HOST:PORT where the machines meet (needed with --nnodes)", None)
+        launch += [f"--nnodes={args.nnodes}", "--rdzv-backend=c10d", f"--rdzv-endpoint={args.rdzv_endpoint}"]
+    else:
+        launch.append("--standalone")
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.nproc)))  # no oversubscription
+    code = subprocess.run([*launch, "-m", "deepscope", *argv], env=env).returncode
+    if code:
+        where = args.out or args.resume or f"the newest folder in {args.runs_dir}"
+        print(
+            f"error: the {args.nproc}-process run stopped (exit code {code}): a process died or raised, and torchrun "
+            f"stopped the others (their messages are above). Completed epochs are kept in {where}; continue with "
+            f"`deepscope train --resume RUN --nproc {args.nproc}`.",
+            file=sys.stderr,
+        )
+    return code
 
 
 def _speed_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -1531,6 +1608,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # what --nproc relaunches under torchrun
     except _UsageError as error:
         print(f"error: {_one_line(error)}", file=sys.stderr)
         return 2

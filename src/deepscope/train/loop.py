@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import platform
 import time
 from collections.abc import Iterator, Sequence
@@ -17,7 +18,7 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, TensorDataset, default_collate
 
 from deepscope.data import Dataset
 from deepscope.data.augment import resolve_policy
@@ -26,6 +27,7 @@ from deepscope.recipe import Recipe
 from deepscope.train.callbacks import Callback, ProgressBar, TrainState
 from deepscope.train.checkpoint import last_checkpoint, load_checkpoint, remove_tree, save_checkpoint
 from deepscope.train.devices import Speed, resolve_speed
+from deepscope.train.distributed import Group, current_group, launched_by_torchrun
 from deepscope.train.features import extract_features, head_of
 from deepscope.train.files import load_tensors, read_json, save_tensors, write_json, write_text
 from deepscope.train.finetune import freeze_norms, layer_groups, phase_schedule, set_frozen
@@ -94,7 +96,10 @@ def fit(
             "batch_size", "an even number for contrastive data (a pair of views stays in one batch)", recipe.batch_size
         )
     higher = task.higher_is_better[metric]
+    if launched_by_torchrun() and device in (None, "auto") and torch.cuda.is_available():
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"  # one GPU per process
     speed = resolve_speed(model, device, precision=precision, compile=compile, channels_last=channels_last)
+    group = current_group(torch.device(speed.device).type)  # several processes when started by torchrun
     model.to(torch.device(speed.device))  # before the optimizer and its saved state are loaded
     if speed.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -126,16 +131,22 @@ def fit(
             raise invalid("out", "the run folder to resume", out)
         path = Path(out)
         _check_resumable(path, data, recipe)
-        saved = load_checkpoint(path, model, optimizer, schedule, schema=check_state)
+        for turn in (True, False):  # rank 0 first (it tidies what a crash left), then the others
+            if group.is_main == turn:
+                saved = load_checkpoint(path, model, optimizer, schedule, schema=check_state)
+            group.barrier()
     else:
-        path = _new_run_folder(out, runs_dir, model, data)
-        write_json(path / "config.json", _config(model, data, recipe, policy, speed))
-        for name, content in data.files.items():  # e.g. a text vocabulary, so the run can predict on raw text
-            write_json(path / name, content)
+        path = None
+        if group.is_main:  # one run folder, written by rank 0 only
+            path = _new_run_folder(out, runs_dir, model, data)
+            write_json(path / "config.json", _config(model, data, recipe, policy, speed, group))
+            for name, content in data.files.items():  # e.g. a text vocabulary, so the run can predict on raw text
+                write_json(path / name, content)
+        path = group.broadcast(path)
     if saved is None:  # a new run, or one resumed before its first epoch was completed
         torch.manual_seed(recipe.seed)
         saved = {"epoch": 0, "history": [], "best": None, "best_epoch": 0, "bad_epochs": 0, "stopped": False}
-    step = _Step(model, task, optimizer, schedule, speed)  # on the device from here on
+    step = _Step(model, task, optimizer, schedule, speed, group)  # on the device from here on
 
     state = TrainState(
         model=model,
@@ -160,7 +171,7 @@ def fit(
         )
     cache = None
     best, best_epoch, bad_epochs = saved["best"], saved["best_epoch"], saved["bad_epochs"]
-    all_callbacks = [*callbacks, *([ProgressBar()] if progress else [])]
+    all_callbacks = [*callbacks, *([ProgressBar()] if progress and group.is_main else [])]
     training = state.epoch < recipe.epochs and not state.stop
     if training:
         for cb in all_callbacks:
@@ -176,7 +187,9 @@ def fit(
                 if cache is None:
                     cache = {name: extract_features(model, data.split(name)) for name in ("train", "val")}
                 net, train_split, val_split, epoch_augment = head_of(model), cache["train"], cache["val"], None
-            train_logs = _train_epoch(net, step, train_split, recipe, epoch, epoch_augment, state, all_callbacks)
+            train_logs = _train_epoch(
+                step.parallel(net), step, train_split, recipe, epoch, epoch_augment, state, all_callbacks
+            )
             train_seconds = time.perf_counter() - started
             val_logs = _evaluate_loss(net, step, val_split, recipe.batch_size) if len(data.val) else {}
             logs = {
@@ -195,7 +208,7 @@ def fit(
                 best, best_epoch, bad_epochs = value, epoch, 0
             else:
                 bad_epochs += 1
-            if improved or recipe.keep == "last":
+            if group.is_main and (improved or recipe.keep == "last"):
                 save_tensors(path / "model.safetensors", model.state_dict())
             if recipe.patience and bad_epochs >= recipe.patience:
                 state.stop = True
@@ -207,8 +220,9 @@ def fit(
                 "bad_epochs": bad_epochs,
                 "stopped": state.stop,
             }
-            save_checkpoint(path, model, optimizer, schedule, progress_state)
-            _write_history(path / "history.csv", state.history)
+            if group.is_main:
+                save_checkpoint(path, model, optimizer, schedule, progress_state)
+                _write_history(path / "history.csv", state.history)
             for cb in all_callbacks:
                 cb.on_epoch_end(state, logs)
     except KeyboardInterrupt:
@@ -218,6 +232,7 @@ def fit(
         if training:
             for cb in all_callbacks:
                 cb.on_fit_end(state)
+    group.barrier()  # rank 0 has written the kept weights
     model.load_state_dict(load_tensors(path / "model.safetensors"))
     return Run(
         path=path,
@@ -304,7 +319,7 @@ def _new_run_folder(out: str | Path | None, runs_dir: str | Path, model: nn.Modu
     return path
 
 
-def _config(model: nn.Module, data: Dataset, recipe: Recipe, policy, speed: Speed) -> dict[str, Any]:
+def _config(model: nn.Module, data: Dataset, recipe: Recipe, policy, speed: Speed, group: Group) -> dict[str, Any]:
     import numpy
 
     from deepscope import __version__
@@ -318,6 +333,7 @@ def _config(model: nn.Module, data: Dataset, recipe: Recipe, policy, speed: Spee
         "recipe": recipe.to_dict(),
         "augment": policy.describe(),
         "speed": speed.to_dict(),  # where the run started; a resume may use another device
+        "processes": group.world_size,
         "parameters": sum(p.numel() for p in model.parameters()),
         "versions": {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -325,19 +341,34 @@ def _config(model: nn.Module, data: Dataset, recipe: Recipe, policy, speed: Spee
 
 
 def _batches(
-    split: TensorDataset, batch_size: int, generator: torch.Generator | None
+    split: TensorDataset, batch_size: int, generator: torch.Generator | None, group: Group | None = None
 ) -> Iterator[tuple[torch.Tensor, ...]]:
     """Mini-batches of an in-memory split (fast path: one index per batch) or of any
-    torch Dataset (DataLoader). ``generator`` shuffles; None keeps the order."""
-    if isinstance(split, TensorDataset):
-        x, y = split.tensors
-        order = torch.randperm(len(x), generator=generator) if generator is not None else None
-        for start in range(0, len(x), batch_size):
-            if order is None:
-                yield x[start : start + batch_size], y[start : start + batch_size]
-            else:
-                idx = order[start : start + batch_size]
+    torch Dataset (DataLoader). ``generator`` shuffles; None keeps the order. With a process
+    ``group``, each batch is this rank's share of the global batch (a last batch with fewer
+    samples than processes is dropped, so no rank steps on nothing)."""
+    sharded = group is not None and group.active
+    if isinstance(split, TensorDataset) or sharded:
+        n = len(split)
+        order = torch.randperm(n, generator=generator) if generator is not None else None
+        for start in range(0, n, batch_size):
+            if order is None and not sharded:
+                yield tuple(t[start : start + batch_size] for t in split.tensors)[:2]
+                continue
+            idx = (
+                order[start : start + batch_size]
+                if order is not None
+                else torch.arange(start, min(start + batch_size, n))
+            )
+            if sharded:
+                if len(idx) < group.world_size:
+                    return
+                idx = group.shard(idx)
+            if isinstance(split, TensorDataset):
+                x, y = split.tensors[:2]
                 yield x[idx], y[idx]
+            else:
+                yield default_collate([split[int(i)] for i in idx])
     else:
         yield from DataLoader(split, batch_size=batch_size, shuffle=generator is not None, generator=generator)
 
@@ -352,11 +383,26 @@ class _Step:
     forward pass and loss under autocast when ``speed.precision`` asks for it, backward (with
     loss scaling for fp16), the optimizer and schedule steps."""
 
-    def __init__(self, model: nn.Module, task: Task, optimizer, schedule, speed: Speed):
+    def __init__(self, model: nn.Module, task: Task, optimizer, schedule, speed: Speed, group: Group):
         self.model, self.task, self.optimizer, self.schedule, self.speed = model, task, optimizer, schedule, speed
+        self.group = group
         self.device = torch.device(speed.device)
         self.net = torch.compile(model) if speed.compile else model
         self.scaler = torch.amp.GradScaler(self.device.type) if speed.precision == "fp16" else None
+        self._wrapped: dict[tuple[int, tuple[bool, ...]], nn.Module] = {}
+
+    def parallel(self, net: nn.Module) -> nn.Module:
+        """``net`` in DistributedDataParallel when several processes train (one wrapper per set
+        of trainable parameters: unfreezing a backbone needs a new one), else ``net``."""
+        if not self.group.active:
+            return net
+        key = (id(net), tuple(p.requires_grad for p in net.parameters()))
+        if key not in self._wrapped:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self._wrapped[key] = DistributedDataParallel(net, device_ids=ids)
+        return self._wrapped[key]
 
     def to_device(self, x: torch.Tensor) -> torch.Tensor:
         if self.device.type == "cpu":
@@ -370,7 +416,13 @@ class _Step:
         dtype = self.speed.amp_dtype  # no context at all in fp32: entering one costs microseconds a step
         return torch.autocast(self.device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
-    def __call__(self, net: nn.Module, xb: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(
+        self, net: nn.Module, xb: torch.Tensor, target: torch.Tensor, share: float = 1.0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step; returns (output, the batch's mean loss). ``share``: this process's part of
+        the global batch times the number of processes, which weights its loss so that DDP's
+        average of the processes' gradients is the gradient of the global batch's mean loss
+        even when the batch does not divide evenly."""
         if self.speed.amp_dtype is None:
             output = net(xb)
             loss = self.task.loss(output, target)
@@ -379,12 +431,13 @@ class _Step:
                 output = net(xb)
                 loss = self.task.loss(output.float(), target)
         self.optimizer.zero_grad(set_to_none=True)
+        weighted = loss * share if share != 1.0 else loss
         if self.scaler is not None:
-            self.scaler.scale(loss).backward()
+            self.scaler.scale(weighted).backward()
             self.scaler.step(self.optimizer)
             self.scaler.update()
         else:
-            loss.backward()
+            weighted.backward()
             self.optimizer.step()
         if self.schedule is not None:
             self.schedule.step()
@@ -410,12 +463,17 @@ def _train_epoch(
     sizes: list[int] = []
     sums: dict[str, torch.Tensor] = {}
     step = 0
-    for step, (xb, yb) in enumerate(_batches(split, recipe.batch_size, generator), start=1):
+    for step, (xb, yb) in enumerate(_batches(split, recipe.batch_size, generator, step_fn.group), start=1):
         target = yb
         if augment is not None:
             xb, target = augment(xb, yb, generator)  # target: soft labels (N, K) after MixUp/CutMix
         xb, yb, target = step_fn.to_device(xb), step_fn.to_device(yb), step_fn.to_device(target)
-        output, loss = step_fn(net, xb, target)
+        share = 1.0
+        if step_fn.group.active:  # this process's samples over the global batch's, times the processes
+            share = (
+                len(xb) * step_fn.group.world_size / min(recipe.batch_size, len(split) - (step - 1) * recipe.batch_size)
+            )
+        output, loss = step_fn(net, xb, target, share)
         if step > len(losses):  # a loader that yields more batches than planned
             losses = torch.cat([losses, torch.zeros_like(losses)])
         losses[step - 1] = loss.detach()
@@ -428,10 +486,14 @@ def _train_epoch(
         for cb in callbacks:
             cb.on_batch_end(state, step, losses[step - 1])
     _check_finite(losses[:step], epoch, step - step % CHECK_EVERY if step % CHECK_EVERY else step, state, recipe)
-    count = sum(sizes)
     weights = torch.tensor(sizes, dtype=losses.dtype).to(device)
-    loss_sum = float((losses[:step] * weights).sum()) if step else 0.0  # the epoch's one read of the loss
-    return {"loss": loss_sum / max(count, 1), **{k: float(v) / max(count, 1) for k, v in sums.items()}}
+    keys = list(sums)
+    totals = torch.stack(  # [loss sum, samples, metric sums...], summed over the processes
+        [(losses[:step] * weights).sum(), weights.sum(), *(sums[k].to(losses.dtype) for k in keys)]
+    )
+    totals = step_fn.group.sum(totals).tolist()  # the epoch's one read of the device
+    count = max(totals[1], 1)
+    return {"loss": totals[0] / count, **{k: v / count for k, v in zip(keys, totals[2:])}}
 
 
 def _check_finite(losses: torch.Tensor, epoch: int, since: int, state: TrainState, recipe: Recipe) -> None:
