@@ -469,10 +469,10 @@ def _train_epoch(
             xb, target = augment(xb, yb, generator)  # target: soft labels (N, K) after MixUp/CutMix
         xb, yb, target = step_fn.to_device(xb), step_fn.to_device(yb), step_fn.to_device(target)
         share = 1.0
-        if step_fn.group.active:  # this process's samples over the global batch's, times the processes
-            share = (
-                len(xb) * step_fn.group.world_size / min(recipe.batch_size, len(split) - (step - 1) * recipe.batch_size)
-            )
+        if step_fn.group.active:  # this process's samples of the global batch over its fair part
+            rank, world = step_fn.group.rank, step_fn.group.world_size
+            whole = min(recipe.batch_size, len(split) - (step - 1) * recipe.batch_size)
+            share = len(range(rank, whole, world)) * world / whole
         output, loss = step_fn(net, xb, target, share)
         if step > len(losses):  # a loader that yields more batches than planned
             losses = torch.cat([losses, torch.zeros_like(losses)])
@@ -489,7 +489,11 @@ def _train_epoch(
     weights = torch.tensor(sizes, dtype=losses.dtype).to(device)
     keys = list(sums)
     totals = torch.stack(  # [loss sum, samples, metric sums...], summed over the processes
-        [(losses[:step] * weights).sum(), weights.sum(), *(sums[k].to(losses.dtype) for k in keys)]
+        [
+            (losses[:step] * weights).sum(),
+            weights.sum(),
+            *(torch.as_tensor(sums[k], dtype=losses.dtype, device=device) for k in keys),
+        ]
     )
     totals = step_fn.group.sum(totals).tolist()  # the epoch's one read of the device
     count = max(totals[1], 1)
