@@ -27,6 +27,7 @@ ALLOWED = {
     "plots": BASE | {"mechanics", "inspect", "explain"},
     "report": BASE | {"plots", "train", "data", "inspect", "explain"},
     "runs": BASE | {"data", "zoo", "train", "nn"},
+    "export": BASE | {"runs"},  # opens run folders; the exporters are torch's
     "notebook": BASE | {"plots"},  # IPython display formatters (registered by type name)
     "serve": None,  # like cli: the public API only
     "cli": None,  # checked separately: only public API, imported inside functions

@@ -25,6 +25,7 @@ _SUBMODULES = (
     "plots",
     "report",
     "runs",
+    "export",
     "recipe",
     "limits",
     "notebook",

@@ -298,7 +298,11 @@ def _recipe_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def _finish_run(run: Any, args: argparse.Namespace) -> int:
     """What train and finetune print at the end: the best epoch, the folder, the test score
-    and the report (unless --no-report)."""
+    and the report (unless --no-report). In a torchrun job, rank 0 alone."""
+    import os
+
+    if os.environ.get("RANK", "0") != "0":
+        return 0
     if run.best_epoch:
         seconds = f"; {run.seconds_per_epoch:.3g} s/epoch" if run.seconds_per_epoch is not None else ""
         early = f" (stopped early after epoch {len(run.history)})" if run.stopped_early else ""
@@ -319,6 +323,10 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     """Self-supervised pre-training on a dataset's images (labels unused)."""
     from deepscope import runs
 
+    launched = _torchrun(args)
+    if launched is not None:
+        return launched
+
     run = runs.pretrain(args.model, args.data, task=args.task, **_run_kwargs(args))
     args.no_report = True  # a pretext task's test score is not the point
     _finish_run(run, args)
@@ -329,6 +337,10 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 def cmd_finetune(args: argparse.Namespace) -> int:
     """Fine-tune a pretrained network (or a run) on a dataset: new head, frozen, then all."""
     from deepscope import runs
+
+    launched = _torchrun(args)
+    if launched is not None:
+        return launched
 
     run = runs.finetune(args.backbone, args.data, weights_file=args.weights, size=args.size, **_run_kwargs(args))
     return _finish_run(run, args)
@@ -459,6 +471,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from deepscope import runs
     from deepscope.errors import invalid
 
+    launched = _torchrun(args)
+    if launched is not None:
+        return launched
+
     overrides = _recipe_overrides(args)
     if args.resume:
         ignored = [f"--{name.replace('_', '-')}" for name in overrides] + (["MODEL"] if args.model else [])
@@ -469,7 +485,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 f"given alone: a run resumes with its own model, data and recipe (drop {', '.join(ignored)})",
                 args.resume,
             )
-        run = runs.resume(args.resume, progress=not args.quiet)
+        run = runs.resume(args.resume, progress=not args.quiet, **_speed_kwargs(args))
     else:
         if not args.model:
             raise invalid("model", "a zoo model name (see `deepscope zoo`)", args.model)
@@ -493,10 +509,26 @@ def _test_line(metrics_path: Path) -> str:
     return "Test split: not scored (the run's data has no test split)"
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """A run's model as ONNX / TorchScript / safetensors, checked against PyTorch."""
+    from deepscope import export
+
+    result = export.export(args.run, args.format, args.out, check=not args.no_check)
+    _print(f"Wrote {result.path} ({result.format}" + (f", {result.exporter})" if result.exporter else ")"))
+    for extra in result.files[1:]:
+        _print(f"      {extra} (what turns raw text into the model's input)")
+    if result.max_abs_diff is not None:
+        engine = "ONNX Runtime" if result.format == "onnx" else "the loaded TorchScript"
+        _print(f"Checked: {engine} vs PyTorch, max |difference| {result.max_abs_diff:.2g} at batch sizes 1 and 5")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from deepscope import runs
+    from deepscope.train import resolve_device
 
     run = runs.open_run(args.run)
+    run.model.to(resolve_device(args.device))
     result = run.evaluate(args.split)
     if args.json:
         _print(json.dumps(result.to_dict(), indent=2))
@@ -536,9 +568,10 @@ def _read_inputs(run, files: list[str]) -> tuple[list[str], Any]:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from deepscope import runs
-    from deepscope.train import predict_proba
+    from deepscope.train import predict_proba, resolve_device
 
     run = runs.open_run(args.run, load_data=False)
+    run.model.to(resolve_device(args.device))
     kind, task = run.config["data"]["kind"], run.config["data"].get("task", "classification")
     if kind == "series" and task == "regression":
         return _predict_forecast(run, args)
@@ -1013,6 +1046,98 @@ def _add_run_options(p: argparse.ArgumentParser, *, report: bool = True, downloa
             help="skip report.html (it evaluates the test split once, for the record, after training)",
         )
     p.add_argument("--quiet", action="store_true", help="no progress display")
+    _add_speed_options(p)
+    p.add_argument(
+        "--nproc",
+        type=_int_in(1, 1024),
+        metavar="N",
+        help="data-parallel processes on this machine (launches torchrun; one per GPU, or gloo on CPUs)",
+    )
+    p.add_argument(
+        "--nnodes", metavar="M", help="with --nproc: machines taking part (torchrun --nnodes, e.g. 2 or 1:4)"
+    )
+    p.add_argument(
+        "--rdzv-endpoint", metavar="HOST:PORT", help="with --nnodes: where the machines meet (torchrun's rendezvous)"
+    )
+
+
+def _add_speed_options(p: argparse.ArgumentParser) -> None:
+    """Where and how fast to train: not recipe fields (a run resumes on any device)."""
+    p.add_argument("--device", default="auto", help="auto (a GPU if there is one), cpu, cuda, cuda:N, mps")
+    p.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "fp32", "bf16", "fp16"),
+        help="autocast precision (auto: where measured to pay; fp32 on CPUs)",
+    )
+    p.add_argument(
+        "--compile", default="auto", choices=("auto", "on", "off"), help="torch.compile the model (auto: off)"
+    )
+    p.add_argument(
+        "--channels-last",
+        default="auto",
+        choices=("auto", "on", "off"),
+        help="NHWC memory format for 2-D convnets (auto: on GPUs under autocast)",
+    )
+
+
+_LAUNCH_FLAGS = ("--nproc", "--nnodes", "--rdzv-endpoint")
+
+
+def _torchrun(args: argparse.Namespace) -> int | None:
+    """With --nproc, run this same command under torchrun (``python -m torch.distributed.run``)
+    in N processes per machine and return its exit code; None when there is nothing to launch
+    (no --nproc, or this process is already one of torchrun's)."""
+    import os
+    import subprocess
+
+    if not args.nproc or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return None
+    from deepscope.recipe import Recipe
+
+    Recipe().with_overrides(**_recipe_overrides(args))  # a bad value fails here, before N processes start
+    argv, skip = [], False
+    for item in args.argv:
+        if skip:
+            skip = False
+            continue
+        if item in _LAUNCH_FLAGS:
+            skip = True
+            continue
+        if item.startswith(tuple(f"{flag}=" for flag in _LAUNCH_FLAGS)):
+            continue
+        argv.append(item)
+    launch = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={args.nproc}"]
+    if args.nnodes:
+        if not args.rdzv_endpoint:
+            from deepscope.errors import invalid
+
+            raise invalid("--rdzv-endpoint", "HOST:PORT where the machines meet (needed with --nnodes)", None)
+        launch += [f"--nnodes={args.nnodes}", "--rdzv-backend=c10d", f"--rdzv-endpoint={args.rdzv_endpoint}"]
+    else:
+        launch.append("--standalone")
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.nproc)))  # no oversubscription
+    code = subprocess.run([*launch, "-m", "deepscope", *argv], env=env).returncode
+    if code:
+        where = args.out or args.resume or f"the newest folder in {args.runs_dir}"
+        print(
+            f"error: the {args.nproc}-process run stopped (exit code {code}): a process died or raised, and torchrun "
+            f"stopped the others (their messages are above). Completed epochs are kept in {where}; continue with "
+            f"`deepscope train --resume RUN --nproc {args.nproc}`.",
+            file=sys.stderr,
+        )
+    return code
+
+
+def _speed_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    switch = {"auto": "auto", "on": True, "off": False}
+    return {
+        "device": args.device,
+        "precision": args.precision,
+        "compile": switch[args.compile],
+        "channels_last": switch[args.channels_last],
+    }
 
 
 def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -1024,6 +1149,7 @@ def _run_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "runs_dir": args.runs_dir,
         "progress": not args.quiet,
         **_recipe_overrides(args),
+        **_speed_kwargs(args),
     }
 
 
@@ -1253,8 +1379,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("run", type=run_folder, help="run folder")
     p.add_argument("--split", default="test", choices=("train", "val", "test"), help="which split to score")
+    p.add_argument("--device", default="cpu", help="cpu (default), auto, cuda, cuda:N, mps")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
     p.set_defaults(func=cmd_evaluate)
+
+    p = _command(
+        sub,
+        "export",
+        "a run's model as ONNX, TorchScript or safetensors, checked against PyTorch",
+        "a run's model as ONNX (checked in ONNX Runtime), TorchScript (traced; checked in torch) or "
+        "safetensors (the weights), with a dynamic batch size and the preprocessing it needs (input "
+        "shape and scale, class names, the vocabulary of text runs) in the file's metadata.",
+    )
+    p.add_argument("run", type=run_folder, help="run folder")
+    p.add_argument("--format", default="onnx", choices=("onnx", "torchscript", "safetensors"), help="file format")
+    p.add_argument("--out", type=output_file, metavar="FILE", help="where to write (default: RUN/export/model.<ext>)")
+    p.add_argument("--no-check", action="store_true", help="skip comparing the export with the PyTorch model")
+    p.set_defaults(func=cmd_export)
 
     p = _command(
         sub,
@@ -1266,6 +1407,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("run", type=run_folder, help="run folder")
     p.add_argument("files", nargs="+", metavar="INPUT", help="image/series files, or texts (@FILE for a text file)")
+    p.add_argument("--device", default="cpu", help="cpu (default), auto, cuda, cuda:N, mps")
     p.add_argument("--top", type=positive_int, default=3, metavar="K", help="classes shown per input")
     p.add_argument("--json", action="store_true", help="print the predictions as JSON")
     p.set_defaults(func=cmd_predict)
@@ -1466,6 +1608,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # what --nproc relaunches under torchrun
     except _UsageError as error:
         print(f"error: {_one_line(error)}", file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from deepscope.errors import InvalidArgumentError, UnknownNameError
 from deepscope.nn import Recurrent, SimpleRNN, TimeDistributed, lengths_from_mask
@@ -130,3 +131,27 @@ def test_keras_init_gives_orthogonal_recurrent_weights_and_forget_bias_one(cell)
 def test_unknown_init_names_the_valid_ones():
     with pytest.raises(ValueError, match="keras"):
         Recurrent("lstm", 2, 3, init="kera")
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_masked_lstm_states_equal_packing_the_real_steps(bidirectional):
+    from torch.nn.utils.rnn import pack_sequence
+
+    from deepscope.nn.recurrent import masked_lstm_states
+
+    torch.manual_seed(0)
+    lstm = nn.LSTM(3, 5, batch_first=True, bidirectional=bidirectional)
+    x = torch.randn(4, 7, 3)
+    real = torch.tensor(
+        [
+            [1, 1, 1, 1, 1, 1, 1],  # no padding
+            [0, 0, 0, 1, 1, 1, 1],  # pre
+            [1, 1, 0, 0, 0, 0, 0],  # post
+            [0, 1, 0, 1, 1, 0, 1],  # scattered: the real steps in their order
+        ],
+        dtype=torch.bool,
+    )
+    _, (expected, _) = lstm(pack_sequence([x[i, real[i]] for i in range(4)], enforce_sorted=False))
+    assert torch.allclose(masked_lstm_states(lstm, x, real), expected, atol=1e-6)
+    with pytest.raises(InvalidArgumentError, match="one-layer batch_first"):
+        masked_lstm_states(nn.LSTM(3, 5, num_layers=2, batch_first=True), x, real)

@@ -15,7 +15,16 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from deepscope.errors import UnknownNameError, invalid
 
-__all__ = ["CELLS", "Recurrent", "SimpleRNN", "TimeDistributed", "keras_init_", "lengths_from_mask"]
+__all__ = [
+    "CELLS",
+    "Recurrent",
+    "SimpleRNN",
+    "TimeDistributed",
+    "is_exporting",
+    "keras_init_",
+    "lengths_from_mask",
+    "masked_lstm_states",
+]
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 PADDINGS = ("post", "pre")
@@ -53,6 +62,43 @@ def lengths_from_mask(x: torch.Tensor, mask_value: float = 0.0, padding: str = "
         return (real * steps).amax(dim=1)  # index of the last real step + 1
     first = torch.where(real, steps - 1, x.shape[1]).amin(dim=1)  # first real step (T if none)
     return x.shape[1] - first
+
+
+def is_exporting() -> bool:
+    """Whether the module runs under an exporter (torch.export / ONNX, TorchScript tracing),
+    where packed sequences cannot be expressed: layers then take their unrolled path."""
+    return torch.compiler.is_exporting() or torch.onnx.is_in_onnx_export() or torch.jit.is_tracing()
+
+
+def masked_lstm_states(lstm: nn.LSTM, x: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """The final hidden state of each direction of a one-layer batch-first ``lstm`` run over
+    the real steps only of x (N, T, E), ``real`` (N, T) bool marking them: (directions, N, H).
+
+    The same numbers as packing the real steps (``pack_padded_sequence``), written as a loop
+    over the T steps in which a padded step leaves the state as it was -- the form exporters
+    (ONNX, TorchScript) can express, since packed sequences have data-dependent shapes."""
+    if lstm.num_layers != 1 or not lstm.batch_first or lstm.proj_size:
+        raise invalid("lstm", "a one-layer batch_first nn.LSTM without projections", lstm)
+    n, t, _ = x.shape
+    h_size = lstm.hidden_size
+    finals = []
+    for suffix, steps in (("", range(t)), ("_reverse", range(t - 1, -1, -1))):
+        if suffix and not lstm.bidirectional:
+            break
+        w_ih, w_hh = getattr(lstm, f"weight_ih_l0{suffix}"), getattr(lstm, f"weight_hh_l0{suffix}")
+        b_ih, b_hh = getattr(lstm, f"bias_ih_l0{suffix}", None), getattr(lstm, f"bias_hh_l0{suffix}", None)
+        inputs = nn.functional.linear(x, w_ih, b_ih)  # (N, T, 4H): every step's input term at once
+        h = x.new_zeros(n, h_size)
+        c = x.new_zeros(n, h_size)
+        for step in steps:
+            gates = inputs[:, step] + nn.functional.linear(h, w_hh, b_hh)  # (N, 4H): input, forget, cell, output
+            i, f, g, o = gates.chunk(4, dim=1)
+            c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h_new = torch.sigmoid(o) * torch.tanh(c_new)
+            keep = real[:, step, None]  # (N, 1)
+            h, c = torch.where(keep, h_new, h), torch.where(keep, c_new, c)
+        finals.append(h)
+    return torch.stack(finals)  # (directions, N, H)
 
 
 def _roll_rows(x: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:

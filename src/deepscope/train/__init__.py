@@ -3,6 +3,9 @@
 from deepscope.train.callbacks import Callback as Callback
 from deepscope.train.callbacks import ProgressBar as ProgressBar
 from deepscope.train.callbacks import TrainState as TrainState
+from deepscope.train.devices import Speed as Speed
+from deepscope.train.devices import resolve_device as resolve_device
+from deepscope.train.devices import resolve_speed as resolve_speed
 from deepscope.train.evaluate import AnyEvaluation as AnyEvaluation
 from deepscope.train.evaluate import Evaluation as Evaluation
 from deepscope.train.evaluate import RegressionEvaluation as RegressionEvaluation
@@ -38,6 +41,7 @@ __all__ = [
     "Run",
     "SealedTestSplitError",
     "Seq2SeqEvaluation",
+    "Speed",
     "TrainState",
     "evaluate",
     "evaluate_data",
@@ -52,4 +56,6 @@ __all__ = [
     "predict_proba",
     "primary_score",
     "read_space",
+    "resolve_device",
+    "resolve_speed",
 ]

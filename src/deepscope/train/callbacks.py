@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,10 @@ class Callback:
 
     def on_fit_start(self, state: TrainState) -> None: ...
 
-    def on_batch_end(self, state: TrainState, step: int, loss: float) -> None: ...
+    def on_batch_end(self, state: TrainState, step: int, loss: torch.Tensor) -> None:
+        """After each optimisation step. ``loss`` is the step's loss as a 0-d tensor on the
+        training device: reading it (``float(loss)``) makes the host wait for the device, so
+        read it only as often as needed."""
 
     def on_epoch_end(self, state: TrainState, logs: dict[str, float]) -> None: ...
 
@@ -44,8 +48,8 @@ class ProgressBar(Callback):
     replaced when the epoch ends by its finished line (the same line ``epoch_line`` writes:
     train and validation metrics and the epoch's time). Anywhere else (stderr redirected to a
     file, piped through ``cat``, a CI log): no bar, just the finished line of every epoch, so a
-    log shows progress epoch by epoch. Redraws at most 10 times a second, so it costs nothing
-    measurable per step.
+    log shows progress epoch by epoch. Redraws, and reads the loss from the device, at most 10
+    times a second, so it costs nothing measurable per step.
     """
 
     def __init__(self, console: Any = None):
@@ -53,6 +57,7 @@ class ProgressBar(Callback):
 
         self.console = console or Console(stderr=True)
         self._progress: Any = None
+        self._shown = 0.0  # when the bar last read the loss (time.monotonic)
 
     @property
     def live(self) -> bool:
@@ -89,9 +94,14 @@ class ProgressBar(Callback):
             loss="",
         )
 
-    def on_batch_end(self, state: TrainState, step: int, loss: float) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, completed=step, loss=f"loss {loss:.4f}")
+    def on_batch_end(self, state: TrainState, step: int, loss: torch.Tensor | float) -> None:
+        if self._progress is None:
+            return
+        now = time.monotonic()
+        if now - self._shown < 0.1 and step < state.steps_per_epoch:
+            return
+        self._shown = now
+        self._progress.update(self._task, completed=step, loss=f"loss {float(loss):.4f}")
 
     def on_epoch_end(self, state: TrainState, logs: dict[str, float]) -> None:
         line = epoch_line(logs, state.epochs)

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset as TorchDataset
 
 from deepscope.errors import InvalidArgumentError
+from deepscope.train.devices import device_of
 from deepscope.train.tasks import forecast_scores
 
 if TYPE_CHECKING:
@@ -39,8 +40,9 @@ def predict_outputs(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 2
     """The model's raw outputs (N, ...) for inputs ``x`` (N, ...), in eval mode, batched."""
     was_training = model.training
     model.eval()
-    try:
-        out = [model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+    device = device_of(model)
+    try:  # batches go to the model's device, outputs come back to the CPU
+        out = [model(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
     finally:
         model.train(was_training)
     return torch.cat(out) if out else torch.empty(0)

@@ -18,6 +18,7 @@ from torch.utils.data import TensorDataset
 
 from deepscope import limits
 from deepscope.errors import InvalidArgumentError
+from deepscope.train.devices import device_of
 from deepscope.train.finetune import find_head
 
 __all__ = ["extract_features", "head_of"]
@@ -45,16 +46,17 @@ def extract_features(model: nn.Module, split: TensorDataset, batch_size: int = 2
     def hook(module: nn.Module, args: tuple) -> None:
         if not args or not isinstance(args[0], torch.Tensor):
             raise InvalidArgumentError("`cache_features` needs a head that takes one tensor.")
-        captured.append(args[0].detach().clone())
+        captured.append(args[0].detach().to("cpu", copy=True))  # the cache lives on the CPU
         raise _Captured
 
     was_training = model.training
     model.eval()
+    device = device_of(model)
     x, y = split.tensors[:2]
     handle = find_head(model)[0].register_forward_pre_hook(hook)
     try:
         for start in range(0, len(x), batch_size):
-            xb = x[start : start + batch_size]
+            xb = x[start : start + batch_size].to(device)
             try:
                 model(xb)
             except _Captured:
@@ -68,7 +70,7 @@ def extract_features(model: nn.Module, split: TensorDataset, batch_size: int = 2
                 per_sample = captured[0][0].numel() * captured[0].element_size()
                 limits.check_allocation(per_sample * len(x), f"The feature cache of {len(x)} samples")
                 handle.remove()
-                exact = torch.allclose(head(captured[0]), model(xb), atol=1e-5, rtol=1e-4)
+                exact = torch.allclose(head(captured[0].to(device)), model(xb), atol=1e-5, rtol=1e-4)
                 handle = find_head(model)[0].register_forward_pre_hook(hook)
                 if not exact:
                     raise InvalidArgumentError(

@@ -39,8 +39,9 @@ def read_json(path: Path) -> Any:
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
-    """Save a flat dict of tensors with safetensors, atomically (shared storage is cloned)."""
-    flat = {k: v.detach().contiguous().clone() for k, v in tensors.items()}
+    """Save a flat dict of tensors with safetensors, atomically (shared storage is cloned; GPU
+    tensors are saved from CPU copies, so a file never depends on the device)."""
+    flat = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
     atomic_write(path, lambda tmp: save_file(flat, str(tmp), metadata=metadata))
 
 

@@ -7,7 +7,9 @@ bookkeeping done once per epoch, so it costs no more than writing it yourself
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import platform
 import time
 from collections.abc import Iterator, Sequence
@@ -16,7 +18,7 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, TensorDataset, default_collate
 
 from deepscope.data import Dataset
 from deepscope.data.augment import resolve_policy
@@ -24,6 +26,8 @@ from deepscope.errors import RunError, TrainingDivergedError, TrainingInterrupte
 from deepscope.recipe import Recipe
 from deepscope.train.callbacks import Callback, ProgressBar, TrainState
 from deepscope.train.checkpoint import last_checkpoint, load_checkpoint, remove_tree, save_checkpoint
+from deepscope.train.devices import Speed, resolve_speed
+from deepscope.train.distributed import Group, current_group, launched_by_torchrun
 from deepscope.train.features import extract_features, head_of
 from deepscope.train.files import load_tensors, read_json, save_tensors, write_json, write_text
 from deepscope.train.finetune import freeze_norms, layer_groups, phase_schedule, set_frozen
@@ -45,6 +49,10 @@ def fit(
     resume: bool = False,
     callbacks: Sequence[Callback] = (),
     progress: bool = True,
+    device: str | torch.device | None = "auto",
+    precision: str = "auto",
+    compile: bool | str = "auto",
+    channels_last: bool | str = "auto",
     **overrides: Any,
 ) -> Run:
     """Train ``model`` on ``data.train``, validating on ``data.val`` after every epoch.
@@ -58,8 +66,14 @@ def fit(
     ``train.checkpoint``) and ``history.csv``, each written atomically.
     ``resume=True`` continues the run in ``out`` from its last completed epoch (from the start
     when none was completed; not at all when it finished or stopped early), reproducing the
-    uninterrupted result on CPU. On return, ``run.model`` holds the best weights. Ctrl-C
-    raises :class:`~deepscope.errors.TrainingInterrupted`, whose message names the folder.
+    uninterrupted result on CPU. On return, ``run.model`` holds the best weights (on the
+    training device). Ctrl-C raises :class:`~deepscope.errors.TrainingInterrupted`, whose
+    message names the folder.
+
+    ``device`` ('auto': a GPU if there is one), ``precision`` ('fp32', 'bf16', 'fp16' autocast),
+    ``compile`` and ``channels_last`` say where and how fast to train; 'auto' turns an option on
+    only where it was measured to pay (``deepscope.train.devices``). They are not part of the
+    recipe: a run resumes on any device, and its folder never depends on one.
     """
     if not isinstance(model, nn.Module):
         raise invalid("model", "a torch.nn.Module", type(model).__name__)
@@ -82,6 +96,13 @@ def fit(
             "batch_size", "an even number for contrastive data (a pair of views stays in one batch)", recipe.batch_size
         )
     higher = task.higher_is_better[metric]
+    if launched_by_torchrun() and device in (None, "auto") and torch.cuda.is_available():
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"  # one GPU per process
+    speed = resolve_speed(model, device, precision=precision, compile=compile, channels_last=channels_last)
+    group = current_group(torch.device(speed.device).type)  # several processes when started by torchrun
+    model.to(torch.device(speed.device))  # before the optimizer and its saved state are loaded
+    if speed.channels_last:
+        model.to(memory_format=torch.channels_last)
 
     steps_per_epoch = math.ceil(len(data.train) / recipe.batch_size)
     groups, backbone = _param_groups(model, recipe)
@@ -110,15 +131,22 @@ def fit(
             raise invalid("out", "the run folder to resume", out)
         path = Path(out)
         _check_resumable(path, data, recipe)
-        saved = load_checkpoint(path, model, optimizer, schedule, schema=check_state)
+        for turn in (True, False):  # rank 0 first (it tidies what a crash left), then the others
+            if group.is_main == turn:
+                saved = load_checkpoint(path, model, optimizer, schedule, schema=check_state)
+            group.barrier()
     else:
-        path = _new_run_folder(out, runs_dir, model, data)
-        write_json(path / "config.json", _config(model, data, recipe, policy))
-        for name, content in data.files.items():  # e.g. a text vocabulary, so the run can predict on raw text
-            write_json(path / name, content)
+        path = None
+        if group.is_main:  # one run folder, written by rank 0 only
+            path = _new_run_folder(out, runs_dir, model, data)
+            write_json(path / "config.json", _config(model, data, recipe, policy, speed, group))
+            for name, content in data.files.items():  # e.g. a text vocabulary, so the run can predict on raw text
+                write_json(path / name, content)
+        path = group.broadcast(path)
     if saved is None:  # a new run, or one resumed before its first epoch was completed
         torch.manual_seed(recipe.seed)
         saved = {"epoch": 0, "history": [], "best": None, "best_epoch": 0, "bad_epochs": 0, "stopped": False}
+    step = _Step(model, task, optimizer, schedule, speed, group)  # on the device from here on
 
     state = TrainState(
         model=model,
@@ -130,6 +158,12 @@ def fit(
         stop=saved.get("stopped", False),
         notes=[f"augmentation: {policy}" + (f" ({policy.reason})" if policy.reason else "")] if policy else [],
     )
+    if speed.device != "cpu" or speed.precision != "fp32" or speed.compile or speed.channels_last:
+        state.notes.append(
+            f"device {speed.device}, {speed.precision}"
+            + (", torch.compile" if speed.compile else "")
+            + (", channels_last" if speed.channels_last else "")
+        )
     if recipe.cache_features and state.epoch < recipe.freeze_epochs:
         state.notes.append(
             f"feature cache: epochs 1-{recipe.freeze_epochs} train the head on the frozen backbone's features, "
@@ -137,7 +171,7 @@ def fit(
         )
     cache = None
     best, best_epoch, bad_epochs = saved["best"], saved["best_epoch"], saved["bad_epochs"]
-    all_callbacks = [*callbacks, *([ProgressBar()] if progress else [])]
+    all_callbacks = [*callbacks, *([ProgressBar()] if progress and group.is_main else [])]
     training = state.epoch < recipe.epochs and not state.stop
     if training:
         for cb in all_callbacks:
@@ -148,16 +182,16 @@ def fit(
             frozen = epoch <= recipe.freeze_epochs
             set_frozen(backbone, frozen)  # fine-tuning: the head alone first
             started = time.perf_counter()
-            net, train_split, val_split, epoch_augment = model, data.train, data.val, augment
+            net, train_split, val_split, epoch_augment = step.net, data.train, data.val, augment
             if recipe.cache_features and frozen:  # the head on the frozen backbone's features, computed once
                 if cache is None:
                     cache = {name: extract_features(model, data.split(name)) for name in ("train", "val")}
                 net, train_split, val_split, epoch_augment = head_of(model), cache["train"], cache["val"], None
             train_logs = _train_epoch(
-                net, task, optimizer, schedule, train_split, recipe, epoch, epoch_augment, state, all_callbacks
+                step.parallel(net), step, train_split, recipe, epoch, epoch_augment, state, all_callbacks
             )
             train_seconds = time.perf_counter() - started
-            val_logs = _evaluate_loss(net, task, val_split, recipe.batch_size) if len(data.val) else {}
+            val_logs = _evaluate_loss(net, step, val_split, recipe.batch_size) if len(data.val) else {}
             logs = {
                 "epoch": epoch,
                 **train_logs,
@@ -174,7 +208,7 @@ def fit(
                 best, best_epoch, bad_epochs = value, epoch, 0
             else:
                 bad_epochs += 1
-            if improved or recipe.keep == "last":
+            if group.is_main and (improved or recipe.keep == "last"):
                 save_tensors(path / "model.safetensors", model.state_dict())
             if recipe.patience and bad_epochs >= recipe.patience:
                 state.stop = True
@@ -186,8 +220,9 @@ def fit(
                 "bad_epochs": bad_epochs,
                 "stopped": state.stop,
             }
-            save_checkpoint(path, model, optimizer, schedule, progress_state)
-            _write_history(path / "history.csv", state.history)
+            if group.is_main:
+                save_checkpoint(path, model, optimizer, schedule, progress_state)
+                _write_history(path / "history.csv", state.history)
             for cb in all_callbacks:
                 cb.on_epoch_end(state, logs)
     except KeyboardInterrupt:
@@ -197,6 +232,7 @@ def fit(
         if training:
             for cb in all_callbacks:
                 cb.on_fit_end(state)
+    group.barrier()  # rank 0 has written the kept weights
     model.load_state_dict(load_tensors(path / "model.safetensors"))
     return Run(
         path=path,
@@ -283,7 +319,7 @@ def _new_run_folder(out: str | Path | None, runs_dir: str | Path, model: nn.Modu
     return path
 
 
-def _config(model: nn.Module, data: Dataset, recipe: Recipe, policy) -> dict[str, Any]:
+def _config(model: nn.Module, data: Dataset, recipe: Recipe, policy, speed: Speed, group: Group) -> dict[str, Any]:
     import numpy
 
     from deepscope import __version__
@@ -296,6 +332,8 @@ def _config(model: nn.Module, data: Dataset, recipe: Recipe, policy) -> dict[str
         "data": {**data.describe(), "fingerprint": fingerprint(data)},
         "recipe": recipe.to_dict(),
         "augment": policy.describe(),
+        "speed": speed.to_dict(),  # where the run started; a resume may use another device
+        "processes": group.world_size,
         "parameters": sum(p.numel() for p in model.parameters()),
         "versions": {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -303,28 +341,112 @@ def _config(model: nn.Module, data: Dataset, recipe: Recipe, policy) -> dict[str
 
 
 def _batches(
-    split: TensorDataset, batch_size: int, generator: torch.Generator | None
+    split: TensorDataset, batch_size: int, generator: torch.Generator | None, group: Group | None = None
 ) -> Iterator[tuple[torch.Tensor, ...]]:
     """Mini-batches of an in-memory split (fast path: one index per batch) or of any
-    torch Dataset (DataLoader). ``generator`` shuffles; None keeps the order."""
-    if isinstance(split, TensorDataset):
-        x, y = split.tensors
-        order = torch.randperm(len(x), generator=generator) if generator is not None else None
-        for start in range(0, len(x), batch_size):
-            if order is None:
-                yield x[start : start + batch_size], y[start : start + batch_size]
-            else:
-                idx = order[start : start + batch_size]
+    torch Dataset (DataLoader). ``generator`` shuffles; None keeps the order. With a process
+    ``group``, each batch is this rank's share of the global batch (a last batch with fewer
+    samples than processes is dropped, so no rank steps on nothing)."""
+    sharded = group is not None and group.active
+    if isinstance(split, TensorDataset) or sharded:
+        n = len(split)
+        order = torch.randperm(n, generator=generator) if generator is not None else None
+        for start in range(0, n, batch_size):
+            if order is None and not sharded:
+                yield tuple(t[start : start + batch_size] for t in split.tensors)[:2]
+                continue
+            idx = (
+                order[start : start + batch_size]
+                if order is not None
+                else torch.arange(start, min(start + batch_size, n))
+            )
+            if sharded:
+                if len(idx) < group.world_size:
+                    return
+                idx = group.shard(idx)
+            if isinstance(split, TensorDataset):
+                x, y = split.tensors[:2]
                 yield x[idx], y[idx]
+            else:
+                yield default_collate([split[int(i)] for i in idx])
     else:
         yield from DataLoader(split, batch_size=batch_size, shuffle=generator is not None, generator=generator)
 
 
+# Steps between reads of the loss on the host: training never waits for the device in between.
+# A non-finite loss is still reported with its exact step (every step's loss is kept on the device).
+CHECK_EVERY = 32
+
+
+class _Step:
+    """One optimisation step on the run's device: the batch moved there (non-blocking), the
+    forward pass and loss under autocast when ``speed.precision`` asks for it, backward (with
+    loss scaling for fp16), the optimizer and schedule steps."""
+
+    def __init__(self, model: nn.Module, task: Task, optimizer, schedule, speed: Speed, group: Group):
+        self.model, self.task, self.optimizer, self.schedule, self.speed = model, task, optimizer, schedule, speed
+        self.group = group
+        self.device = torch.device(speed.device)
+        self.net = torch.compile(model) if speed.compile else model
+        self.scaler = torch.amp.GradScaler(self.device.type) if speed.precision == "fp16" else None
+        self._wrapped: dict[tuple[int, tuple[bool, ...]], nn.Module] = {}
+
+    def parallel(self, net: nn.Module) -> nn.Module:
+        """``net`` in DistributedDataParallel when several processes train (one wrapper per set
+        of trainable parameters: unfreezing a backbone needs a new one), else ``net``."""
+        if not self.group.active:
+            return net
+        key = (id(net), tuple(p.requires_grad for p in net.parameters()))
+        if key not in self._wrapped:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self._wrapped[key] = DistributedDataParallel(net, device_ids=ids)
+        return self._wrapped[key]
+
+    def to_device(self, x: torch.Tensor) -> torch.Tensor:
+        if self.device.type == "cpu":
+            return x
+        x = x.to(self.device, non_blocking=True)
+        if self.speed.channels_last and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    def autocast(self):
+        dtype = self.speed.amp_dtype  # no context at all in fp32: entering one costs microseconds a step
+        return torch.autocast(self.device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+
+    def __call__(
+        self, net: nn.Module, xb: torch.Tensor, target: torch.Tensor, share: float = 1.0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step; returns (output, the batch's mean loss). ``share``: this process's part of
+        the global batch times the number of processes, which weights its loss so that DDP's
+        average of the processes' gradients is the gradient of the global batch's mean loss
+        even when the batch does not divide evenly."""
+        if self.speed.amp_dtype is None:
+            output = net(xb)
+            loss = self.task.loss(output, target)
+        else:
+            with self.autocast():
+                output = net(xb)
+                loss = self.task.loss(output.float(), target)
+        self.optimizer.zero_grad(set_to_none=True)
+        weighted = loss * share if share != 1.0 else loss
+        if self.scaler is not None:
+            self.scaler.scale(weighted).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            weighted.backward()
+            self.optimizer.step()
+        if self.schedule is not None:
+            self.schedule.step()
+        return output, loss
+
+
 def _train_epoch(
-    model,
-    task: Task,
-    optimizer,
-    schedule,
+    net: nn.Module,
+    step_fn: _Step,
     split,
     recipe: Recipe,
     epoch: int,
@@ -332,50 +454,83 @@ def _train_epoch(
     state: TrainState,
     callbacks: Sequence[Callback],
 ) -> dict[str, float]:
-    model.train()
-    freeze_norms(model)  # a BatchNorm whose parameters are frozen keeps its statistics (eval mode)
+    net.train()
+    freeze_norms(net)  # a BatchNorm whose parameters are frozen keeps its statistics (eval mode)
     # The data order depends only on (seed, epoch): a resumed run sees the same batches.
     generator = torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
-    loss_sum, count, sums = 0.0, 0, {}
-    for step, (xb, yb) in enumerate(_batches(split, recipe.batch_size, generator), start=1):
+    device, task = step_fn.device, step_fn.task
+    losses = torch.zeros(max(state.steps_per_epoch, 1), device=device)  # every step's loss, read in bulk
+    sizes: list[int] = []
+    sums: dict[str, torch.Tensor] = {}
+    step = 0
+    for step, (xb, yb) in enumerate(_batches(split, recipe.batch_size, generator, step_fn.group), start=1):
         target = yb
         if augment is not None:
             xb, target = augment(xb, yb, generator)  # target: soft labels (N, K) after MixUp/CutMix
-        output = model(xb)
-        loss = task.loss(output, target)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if schedule is not None:
-            schedule.step()
-        value = loss.item()
-        if not math.isfinite(value):
-            raise TrainingDivergedError(
-                f"The loss became {value} at epoch {epoch}, step {step}; training stopped. The last good "
-                f"checkpoint is kept in {state.out}. Try a lower learning rate (lr={recipe.lr})."
-            )
-        loss_sum += value * len(xb)  # len(xb): the samples the model saw (2 views each when contrastive)
-        count += len(xb)
+        xb, yb, target = step_fn.to_device(xb), step_fn.to_device(yb), step_fn.to_device(target)
+        share = 1.0
+        if step_fn.group.active:  # this process's samples of the global batch over its fair part
+            rank, world = step_fn.group.rank, step_fn.group.world_size
+            whole = min(recipe.batch_size, len(split) - (step - 1) * recipe.batch_size)
+            share = len(range(rank, whole, world)) * world / whole
+        output, loss = step_fn(net, xb, target, share)
+        if step > len(losses):  # a loader that yields more batches than planned
+            losses = torch.cat([losses, torch.zeros_like(losses)])
+        losses[step - 1] = loss.detach()
+        sizes.append(len(xb))  # the samples the model saw (2 views each when contrastive)
         with torch.no_grad():
-            for key, total in task.batch_sums(output.detach(), yb).items():
-                sums[key] = sums.get(key, 0) + total
+            for key, total in task.batch_sums(output.detach().float(), yb).items():
+                sums[key] = sums[key] + total if key in sums else total
+        if step % CHECK_EVERY == 0:
+            _check_finite(losses[:step], epoch, step - CHECK_EVERY, state, recipe)
         for cb in callbacks:
-            cb.on_batch_end(state, step, value)
-    return {"loss": loss_sum / max(count, 1), **{k: float(v) / max(count, 1) for k, v in sums.items()}}
+            cb.on_batch_end(state, step, losses[step - 1])
+    _check_finite(losses[:step], epoch, step - step % CHECK_EVERY if step % CHECK_EVERY else step, state, recipe)
+    weights = torch.tensor(sizes, dtype=losses.dtype).to(device)
+    keys = list(sums)
+    totals = torch.stack(  # [loss sum, samples, metric sums...], summed over the processes
+        [
+            (losses[:step] * weights).sum(),
+            weights.sum(),
+            *(torch.as_tensor(sums[k], dtype=losses.dtype, device=device) for k in keys),
+        ]
+    )
+    totals = step_fn.group.sum(totals).tolist()  # the epoch's one read of the device
+    count = max(totals[1], 1)
+    return {"loss": totals[0] / count, **{k: v / count for k, v in zip(keys, totals[2:])}}
+
+
+def _check_finite(losses: torch.Tensor, epoch: int, since: int, state: TrainState, recipe: Recipe) -> None:
+    """Raise TrainingDivergedError naming the first step (1-based) whose loss is not finite;
+    ``losses`` holds every step's loss so far, steps before ``since`` were checked already."""
+    bad = ~torch.isfinite(losses[since:])
+    if not bool(bad.any()):  # one host read per CHECK_EVERY steps
+        return
+    first = since + int(bad.nonzero()[0, 0])
+    value = float(losses[first])
+    raise TrainingDivergedError(
+        f"The loss became {value} at epoch {epoch}, step {first + 1}; training stopped. The last good "
+        f"checkpoint is kept in {state.out}. Try a lower learning rate (lr={recipe.lr})."
+    )
 
 
 @torch.inference_mode()
-def _evaluate_loss(model: nn.Module, task: Task, split, batch_size: int) -> dict[str, float]:
+def _evaluate_loss(model: nn.Module, step_fn: _Step, split, batch_size: int) -> dict[str, float]:
     model.eval()
-    loss_sum, count, sums = 0.0, 0, {}
+    task = step_fn.task
+    loss_sum, count, sums = None, 0, {}
     for xb, yb in _batches(split, max(batch_size, 256), None):
-        output = model(xb)
-        loss_sum += float(task.loss(output, yb)) * len(yb)
+        xb, yb = step_fn.to_device(xb), step_fn.to_device(yb)
+        with step_fn.autocast():
+            output = model(xb).float()
+        batch_loss = task.loss(output, yb) * len(yb)
+        loss_sum = batch_loss if loss_sum is None else loss_sum + batch_loss
         count += len(yb)
         for key, total in task.batch_sums(output, yb).items():
-            sums[key] = sums.get(key, 0) + total
+            sums[key] = sums[key] + total if key in sums else total
     model.train()
-    return {"loss": loss_sum / max(count, 1), **{k: float(v) / max(count, 1) for k, v in sums.items()}}
+    total_loss = float(loss_sum) if loss_sum is not None else 0.0
+    return {"loss": total_loss / max(count, 1), **{k: float(v) / max(count, 1) for k, v in sums.items()}}
 
 
 def _write_history(path: Path, history: list[dict[str, float]]) -> None:

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from deepscope.nn.recurrent import is_exporting, masked_lstm_states
 from deepscope.recipe import Recipe
 from deepscope.zoo.registry import register
 
@@ -42,7 +43,9 @@ class PackedLSTM(nn.Module):
     the final hidden state of each direction, concatenated: (N, hidden * directions).
 
     Padding (id 0) may sit before or after the tokens ('pre' or 'post'): the tokens are moved
-    to the front in their order and packed, so padding never reaches the recurrence.
+    to the front in their order and packed, so padding never reaches the recurrence. Under an
+    exporter (ONNX, TorchScript), which cannot express packing, the same numbers come from a
+    loop over the steps that skips padding (``deepscope.nn.recurrent.masked_lstm_states``).
     """
 
     def __init__(self, embed_dim: int, hidden: int, bidirectional: bool = False):
@@ -52,6 +55,11 @@ class PackedLSTM(nn.Module):
     def forward(self, x: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         # x: (N, T, E) embedded ids; ids: (N, T) token ids (0 = padding)
         real = ids != PAD  # (N, T)
+        if is_exporting():
+            empty = ~real.any(dim=1, keepdim=True)  # (N, 1): like packing, an empty text reads step 0
+            first = torch.arange(real.shape[1], device=ids.device) == 0  # (T,)
+            h = masked_lstm_states(self.lstm, x, real | (empty & first))  # (directions, N, hidden)
+            return torch.cat(list(h), dim=1)
         lengths = real.sum(dim=1).clamp_min(1)  # (N,) an empty text keeps one (zero) step
         order = torch.sort((~real).to(torch.int8), dim=1, stable=True).indices  # real tokens first, in order
         x = torch.gather(x, 1, order.unsqueeze(-1).expand_as(x))  # (N, T, E)
