@@ -32,6 +32,7 @@ ALLOWED = {
     "serve": None,  # like cli: the public API only
     "cli": None,  # checked separately: only public API, imported inside functions
     "__init__": None,
+    "__main__": None,  # `python -m deepscope`: the command line
 }
 # mechanics depends on numpy only (plus the standard library).
 MECHANICS_ALLOWED = set(sys.stdlib_module_names) | {"numpy", "deepscope"}
