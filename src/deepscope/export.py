@@ -33,8 +33,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from deepscope import limits
 from deepscope.atomic import atomic_write
-from deepscope.errors import DeepscopeError, UnknownNameError, invalid
+from deepscope.errors import DeepscopeError, RunError, UnknownNameError, invalid
 
 __all__ = ["FORMATS", "ExportError", "Exported", "export", "metadata"]
 
@@ -174,7 +175,7 @@ def export(
     vocab = Path(run.path) / "vocab.json"
     if meta["kind"] == "text" and vocab.is_file() and path.parent.resolve() != Path(run.path).resolve():
         target = path.parent / "vocab.json"
-        content = vocab.read_bytes()
+        content = limits.read_bytes(vocab, "vocabulary file", error=RunError)  # regular files only, capped
         atomic_write(target, lambda tmp: tmp.write_bytes(content))
         files.append(target)
     example = _example(run, model, _EXAMPLE_BATCH, seed=0)

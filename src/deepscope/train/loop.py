@@ -353,7 +353,8 @@ def _batches(
         order = torch.randperm(n, generator=generator) if generator is not None else None
         for start in range(0, n, batch_size):
             if order is None and not sharded:
-                yield tuple(t[start : start + batch_size] for t in split.tensors)[:2]
+                x, y = split.tensors[:2]
+                yield x[start : start + batch_size], y[start : start + batch_size]
                 continue
             idx = (
                 order[start : start + batch_size]
@@ -485,7 +486,7 @@ def _train_epoch(
             _check_finite(losses[:step], epoch, step - CHECK_EVERY, state, recipe)
         for cb in callbacks:
             cb.on_batch_end(state, step, losses[step - 1])
-    _check_finite(losses[:step], epoch, step - step % CHECK_EVERY if step % CHECK_EVERY else step, state, recipe)
+    _check_finite(losses[:step], epoch, step - step % CHECK_EVERY, state, recipe)  # the steps since the last check
     weights = torch.tensor(sizes, dtype=losses.dtype).to(device)
     keys = list(sums)
     totals = torch.stack(  # [loss sum, samples, metric sums...], summed over the processes
