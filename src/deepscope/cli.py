@@ -404,7 +404,7 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
         data_spec(args.model, args.data), val_fraction=args.val_fraction, seed=recipe.seed, download=args.download
     )
     model = zoo.create(args.model, data=data, seed=recipe.seed)
-    result = lr_find(model, data, recipe, start=args.start, end=args.end, steps=args.steps)
+    result = lr_find(model, data, recipe, start=args.start, end=args.end, steps=args.steps, device=args.device)
     out = Path(args.out) if args.out else Path(args.runs_dir) / _safe_name(f"lr-find-{args.model}-{data.name}.png")
     out.parent.mkdir(parents=True, exist_ok=True)
     plots.save_figure(plots.lr_find_figure(result), out)
@@ -650,8 +650,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from deepscope import runs
     from deepscope.data import read_image
     from deepscope.report import inside_plan, inside_the_network, write_report
+    from deepscope.train import resolve_device
 
     run = runs.open_run(args.run, load_data=False)
+    run.model.to(resolve_device(args.device))
     x = read_image(Path(args.input), tuple(run.config["data"]["input_shape"])) if args.input else None
     inside_plan(run, x, args.layers, embedding=args.embedding)  # what applies; fails at once if nothing does
     run.data = runs.load_data(run.config)
@@ -681,8 +683,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from deepscope import explain, plots, runs
     from deepscope.atomic import write_text
     from deepscope.errors import InvalidArgumentError
+    from deepscope.train import resolve_device
 
     run = runs.open_run(args.run, load_data=False)
+    run.model.to(resolve_device(args.device))
     kind, task = run.config["data"]["kind"], run.config["data"].get("task", "classification")
     if task != "classification" or kind not in ("image", "text", "series"):
         raise InvalidArgumentError(
@@ -1046,6 +1050,12 @@ def _add_run_options(p: argparse.ArgumentParser, *, report: bool = True, downloa
             help="skip report.html (it evaluates the test split once, for the record, after training)",
         )
     p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.add_argument(
+        "--cache",
+        action="store_true",
+        help="image folders: stream the images through a uint8 memory-mapped cache at the target size, "
+        "filled on the first epoch (the spec setting images:PATH?cache=yes)",
+    )
     _add_speed_options(p)
     p.add_argument(
         "--nproc",
@@ -1059,6 +1069,23 @@ def _add_run_options(p: argparse.ArgumentParser, *, report: bool = True, downloa
     p.add_argument(
         "--rdzv-endpoint", metavar="HOST:PORT", help="with --nnodes: where the machines meet (torchrun's rendezvous)"
     )
+
+
+def _add_device_option(p: argparse.ArgumentParser, default: str = "cpu") -> None:
+    """``--device`` of the commands that run a model without training it (the run folder
+    opens on the CPU; the model moves there)."""
+    choices = "auto, cpu, cuda, cuda:N, mps"
+    p.add_argument("--device", default=default, help=f"{choices} (default: {default})")
+
+
+def _cached_spec(spec: str) -> str:
+    """``--cache``: the image-folder spec with ``cache=yes``."""
+    from deepscope.data import spec_with_options
+    from deepscope.errors import InvalidArgumentError
+
+    if not (spec or "").startswith("images:"):
+        raise InvalidArgumentError(f"`--cache` caches image folders ('images:PATH'). Received: --data {spec}")
+    return spec_with_options(spec, {"cache": "yes"})
 
 
 def _add_speed_options(p: argparse.ArgumentParser) -> None:
@@ -1300,6 +1327,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--runs-dir", type=folder, default="runs", help="where the default PNG goes")
     p.add_argument("--download", action="store_true", help="download standard datasets if missing")
+    _add_device_option(p, default="auto")
     p.set_defaults(func=cmd_lr_find)
 
     p = _command(
@@ -1379,7 +1407,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("run", type=run_folder, help="run folder")
     p.add_argument("--split", default="test", choices=("train", "val", "test"), help="which split to score")
-    p.add_argument("--device", default="cpu", help="cpu (default), auto, cuda, cuda:N, mps")
+    _add_device_option(p)
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
     p.set_defaults(func=cmd_evaluate)
 
@@ -1407,7 +1435,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("run", type=run_folder, help="run folder")
     p.add_argument("files", nargs="+", metavar="INPUT", help="image/series files, or texts (@FILE for a text file)")
-    p.add_argument("--device", default="cpu", help="cpu (default), auto, cuda, cuda:N, mps")
+    _add_device_option(p)
     p.add_argument("--top", type=positive_int, default=3, metavar="K", help="classes shown per input")
     p.add_argument("--json", action="store_true", help="print the predictions as JSON")
     p.set_defaults(func=cmd_predict)
@@ -1442,6 +1470,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="test samples in the t-SNE map (0: none)",
     )
     p.add_argument("--no-maximize", action="store_true", help="skip activation maximisation")
+    _add_device_option(p)
     p.set_defaults(func=cmd_inspect)
 
     p = _command(
@@ -1539,6 +1568,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=_int_in(0, 2**32 - 1), default=0, help="seed of the random methods")
     p.add_argument("--out", type=folder, metavar="DIR", help="output folder (default: RUN/explain)")
+    _add_device_option(p)
     p.set_defaults(func=cmd_explain)
 
     p = _command(
@@ -1621,6 +1651,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from deepscope import limits
 
         caps = {"memory": args.max_memory, "text": args.max_text}
+        if getattr(args, "cache", False):
+            args.data = _cached_spec(args.data)
         with warnings.catch_warnings(), limits.override(**{k: v for k, v in caps.items() if v is not None}):
             warnings.showwarning = _show_warning
             return args.func(args)

@@ -312,7 +312,10 @@ def load_data(config: dict[str, Any], *, check: bool = True) -> Dataset:
         train_size, val_size = sizes.get("train", 0), sizes.get("val", 0)
         val_fraction = round(val_size / (train_size + val_size), 2) if train_size + val_size else 0.1
         seed = config.get("recipe", {}).get("seed", 0)
-    data = data_module.load(described["spec"], val_fraction=val_fraction, seed=seed)
+    spec = described["spec"]
+    if described.get("info", {}).get("streamed") and spec.startswith("images:"):
+        spec = data_module.spec_with_options(spec, {"stream": "yes"})  # streamed for want of memory: stream again
+    data = data_module.load(spec, val_fraction=val_fraction, seed=seed)
     if list(data.input_shape) != described["input_shape"] or data.classes != described["classes"]:
         raise RunError(
             f"The data at {described['spec']!r} no longer matches the run: shape {list(data.input_shape)} "

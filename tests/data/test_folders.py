@@ -248,15 +248,15 @@ def test_an_eps_file_in_a_class_folder_is_refused(tmp_path):
         load(f"images:{tmp_path}")
 
 
-def test_the_whole_folder_is_checked_against_the_memory_cap_before_decoding(tmp_path):
+def test_a_folder_over_the_memory_cap_streams_and_stream_no_refuses_it_before_decoding(tmp_path):
     grey_folder(tmp_path, {"a": 10, "b": 10}, size=32)  # 20 x 1 x 32 x 32 float32 = 80 KiB
-    with (
-        limits.override(memory="64KB"),
-        pytest.raises(
-            DataError, match=rf"Image folder {tmp_path} \(20 images of 1x32x32 as float32\) would need 80\.0 KiB"
-        ),
-    ):
-        load(f"images:{tmp_path}")
+    with limits.override(memory="64KB"):
+        assert type(load(f"images:{tmp_path}").train).__name__ == "ImageFiles"
+        with pytest.raises(
+            DataError,
+            match=rf"Image folder {tmp_path} \(20 images of 1x32x32 as float32\).*would need 80\.0 KiB",
+        ):
+            load(f"images:{tmp_path}?stream=no")
 
 
 @pytest.mark.parametrize("val_fraction", [0.0, 0.1])

@@ -129,3 +129,51 @@ def test_cli_takes_the_speed_options_and_names_a_missing_gpu(tmp_path, capsys):
     if not torch.cuda.is_available():
         assert main(["evaluate", str(out), "--device", "cuda"]) == 2
         assert "no CUDA GPU" in capsys.readouterr().err
+
+
+def test_inspect_explain_and_lr_find_take_a_device_and_name_a_missing_gpu(tmp_path, capsys):
+    from deepscope.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "lecture_cnn", "--data", "digits", "--epochs", "1", "--no-report", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["explain", str(out), "--test", "1", "--method", "saliency", "--device", "cpu"]) == 0
+    assert (out / "explain").is_dir()
+    curve = tmp_path / "lr.png"
+    assert main(["lr-find", "lecture_cnn", "--steps", "10", "--device", "cpu", "--out", str(curve)]) == 0
+    assert curve.read_bytes()[:4] == b"\x89PNG"
+    if not torch.cuda.is_available():
+        for argv in (["inspect", str(out), "--device", "cuda"], ["lr-find", "lecture_cnn", "--device", "cuda"]):
+            capsys.readouterr()
+            assert main(argv) == 2
+            assert "no CUDA GPU" in capsys.readouterr().err
+
+
+def test_gpu_rng_states_are_saved_and_restored_per_gpu(monkeypatch):
+    """The plumbing of the GPUs' RNG states, with torch.cuda's functions stood in for (no GPU here)."""
+    from deepscope.train import checkpoint
+
+    states = [torch.arange(16, dtype=torch.uint8), torch.arange(16, 32, dtype=torch.uint8)]
+    restored = {}
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_rng_state_all", lambda: states)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)  # resumed on a machine with fewer GPUs
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda state, device: restored.__setitem__(device, state))
+    saved = checkpoint.rng_states()
+    assert saved["cuda"].shape == (2, 16) and torch.equal(saved["torch"], torch.get_rng_state())
+    checkpoint._set_cuda_rng(saved["cuda"])
+    assert list(restored) == [0] and torch.equal(restored[0], states[0])
+    with pytest.raises(RuntimeError, match=r"GPU RNG states must be uint8 \(GPUs, S\)"):
+        checkpoint._set_cuda_rng(saved["cuda"].float())
+
+
+def test_splits_stay_in_host_memory_on_a_cpu(digits):
+    from deepscope.train.devices import resolve_speed
+    from deepscope.train.distributed import current_group
+    from deepscope.train.loop import _Step
+    from deepscope.train.tasks import make_task
+
+    model = zoo.create("lecture_cnn", data=digits, seed=0)
+    step = _Step(model, make_task("classification"), None, None, resolve_speed(model, "cpu"), current_group("cpu"))
+    assert step.resident(digits.train) is digits.train and not step.pin

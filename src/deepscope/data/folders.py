@@ -18,8 +18,9 @@ silently: ``info['resized']`` counts the shrunk and the enlarged images and
 (PIL releases the GIL) and resized as it is decoded (JPEGs much larger than the common size
 at reduced scale), so a folder of huge images never sits in memory at full size.
 
-torchvision's ``ImageFolder`` reads the same layout lazily, one file per ``__getitem__``;
-here everything is decoded once into one tensor, as every deepscope Dataset is in memory.
+Everything is decoded once into one tensor when it fits the memory cap; a larger folder
+(or ``?stream=yes``) is streamed instead, one file per sample, in DataLoader workers, with
+an optional memory-mapped cache (``?cache=yes``): see :mod:`deepscope.data.stream`.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ from torch.utils.data import TensorDataset
 from deepscope import limits
 from deepscope.data.catalog import register_dataset
 from deepscope.data.images import ImageHeader, probe_image, read_array, unit_float
+from deepscope.data.options import parse_spec_options
 from deepscope.data.spec import Dataset, split_train_val
+from deepscope.data.stream import ImageFiles, ImageTable
 from deepscope.errors import DataError
 
 __all__ = ["TEST_FRACTION", "TEST_SEED", "decode_files", "list_class_files", "load_image_folder", "probe_files"]
@@ -155,9 +158,8 @@ def _plan(headers: list[ImageHeader], root: Path) -> tuple[tuple[int, int], int,
     return (height, width), 3 if colour else 1, notes
 
 
-def _check_fits(root: Path, headers: list[ImageHeader], size: tuple[int, int], channels: int) -> None:
-    """Before decoding: the common size must fit the pixel cap (every image is resized to
-    it), and the whole dataset as float32 the memory cap."""
+def _check_pixels(root: Path, headers: list[ImageHeader], size: tuple[int, int]) -> None:
+    """Before decoding: the common size must fit the pixel cap (every image is resized to it)."""
     (height, width), caps = size, limits.current()
     if height * width > caps.image_pixels:
         example = next(h.path for h in headers if (h.height, h.width) == size)
@@ -166,10 +168,6 @@ def _check_fits(root: Path, headers: list[ImageHeader], size: tuple[int, int], c
             f"the cap of {caps.image_pixels:,} pixels per image that all images would be resized to. "
             "If it is real, raise the cap: DEEPSCOPE_MAX_IMAGE_PIXELS=<count>."
         )
-    limits.check_allocation(
-        len(headers) * channels * height * width * 4,
-        f"Image folder {root} ({len(headers):,} images of {channels}x{height}x{width} as float32)",
-    )
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -186,11 +184,29 @@ def _flatten(classes: dict[str, list[Path]], names: list[str]) -> tuple[list[Pat
     return paths, labels
 
 
+STREAM_CHOICES = ("auto", "yes", "no")
+
+
+def _choice(value: str) -> str:
+    if value not in STREAM_CHOICES:
+        raise ValueError(value)
+    return value
+
+
+def _yes_no(value: str) -> bool:
+    if value.lower() in ("yes", "true", "1"):
+        return True
+    if value.lower() in ("no", "false", "0"):
+        return False
+    raise ValueError(value)
+
+
 @register_dataset(
     "images",
     kind="image",
     needs_path=True,
-    expects="a folder with one sub-folder of images per class, or train/ and test/ folders of that layout",
+    expects="a folder with one sub-folder of images per class, or train/ and test/ folders of that layout; "
+    "settings after '?': stream=auto|yes|no, cache=yes (e.g. images:photos?cache=yes)",
     summary="your own image files, one sub-folder per class (any size/mode; PIL formats)",
     reads_classes=True,
 )
@@ -208,10 +224,19 @@ def load_image_folder(
     decoded -- 2 of CIFAR-10's 10 classes load 5 times faster; the others' samples stay as
     black images, so the splits are the ones a full load gives, and ``classes=`` then drops
     them. The common size and mode are planned from the images read. A name that is not a
-    sub-folder (an index, a typo) reads everything, for ``classes=`` to resolve or refuse."""
+    sub-folder (an index, a typo) reads everything, for ``classes=`` to resolve or refuse.
+
+    Settings after '?': ``stream=auto`` (the default) decodes everything into memory when the
+    float32 tensors fit the memory cap and streams otherwise (:mod:`deepscope.data.stream`);
+    ``stream=yes``/``no`` force either path. ``cache=yes`` streams through a uint8
+    memory-mapped cache at the target size, filled on the first pass. The splits are the
+    same on both paths."""
+    path, options = parse_spec_options(path, {"stream": _choice, "cache": _yes_no}, what="images")
     if path is None:
         raise DataError("Dataset 'images' needs a path: 'images:PATH', where PATH holds one sub-folder per class.")
-    path = Path(path)
+    stream, cache = options.get("stream", "auto"), options.get("cache", False)
+    if cache and stream == "no":
+        raise DataError("`cache=yes` caches streamed images; it cannot go with `stream=no`. Drop one of them.")
     two_splits = (path / "train").is_dir() and (path / "test").is_dir()
     if two_splits:
         train_classes = list_class_files(path / "train")
@@ -238,36 +263,55 @@ def load_image_folder(
         read = [i for i, label in enumerate(train_labels + test_labels) if label in wanted]
     headers = probe_files([paths[i] for i in read])  # both splits share mode and size
     (height, width), channels, notes = _plan(headers, path)
-    _check_fits(path, headers, (height, width), channels)
-    limits.check_allocation(  # the skipped classes' black images too, until classes= drops them
-        len(paths) * channels * height * width * 4,
-        f"Image folder {path} ({len(paths):,} images of {channels}x{height}x{width} as float32)",
-    )
-    pixels = np.zeros((len(paths), height, width, channels), dtype=np.uint8)  # (N, H, W, C)
-    pixels[read] = decode_files([paths[i] for i in read], (height, width), channels)
-    x = torch.from_numpy(pixels).permute(0, 3, 1, 2).contiguous()  # (N, C, H, W)
+    _check_pixels(path, headers, (height, width))
+    what = f"Image folder {path} ({len(paths):,} images of {channels}x{height}x{width} as float32)"
+    nbytes = len(paths) * channels * height * width * 4  # the skipped classes' black images too
+    streamed = stream == "yes" or cache or (stream == "auto" and nbytes > limits.current().memory)
+    if not streamed:
+        try:
+            limits.check_allocation(nbytes, what)
+        except DataError as error:
+            raise DataError(f"{error} Or stream it from disk: drop `stream=no` from the spec.") from None
     y = torch.tensor(train_labels + test_labels, dtype=torch.long)
     n_train = len(train_paths)
-    try:
+    positions = torch.arange(len(paths))
+    try:  # the splits are computed on positions: the same on the streamed and in-memory paths
         if two_splits:
-            x_train, y_train = x[:n_train], y[:n_train]
-            test = TensorDataset(x[n_train:].clone(), y[n_train:])
+            rest, test = (
+                TensorDataset(positions[:n_train], y[:n_train]),
+                TensorDataset(positions[n_train:], y[n_train:]),
+            )
             layout = "train/ and test/ folders"
         else:
-            rest, test = split_train_val(x, y, val_fraction=TEST_FRACTION, seed=TEST_SEED)
-            x_train, y_train = rest.tensors
+            rest, test = split_train_val(positions, y, val_fraction=TEST_FRACTION, seed=TEST_SEED)
             layout = f"one folder; test split = {TEST_FRACTION:.0%} of each class (seed {TEST_SEED})"
-        train, val = split_train_val(x_train, y_train, val_fraction=val_fraction, seed=seed)
+        train, val = split_train_val(*rest.tensors, val_fraction=val_fraction, seed=seed)
     except DataError as error:  # too few images to split: say which folder
         raise DataError(f"Image folder {path} has too few images ({len(y)}) to split: {error}") from None
+    if streamed:
+        table = ImageTable(path, paths, (height, width), channels, cache=cache)
+        splits = [ImageFiles(table, *split.tensors) for split in (train, val, test)]
+        notes["streamed"] = (
+            f"decoded on demand ({limits.format_bytes(nbytes)} as float32"
+            + (f"; cache {table.cache_path}" if cache else "; no cache")
+            + ")"
+        )
+    else:
+        pixels = np.zeros((len(paths), height, width, channels), dtype=np.uint8)  # (N, H, W, C)
+        pixels[read] = decode_files([paths[i] for i in read], (height, width), channels)
+        x = torch.from_numpy(pixels).permute(0, 3, 1, 2)  # (N, C, H, W), a view
+        splits = [
+            unit_float(TensorDataset(x[pos].contiguous(), label))
+            for pos, label in (s.tensors for s in (train, val, test))
+        ]
     name = path.resolve().name or "images"
     return Dataset(
         name=name,
         kind="image",
-        input_shape=tuple(x.shape[1:]),
-        train=unit_float(train),
-        val=unit_float(val),
-        test=unit_float(test),
+        input_shape=(channels, height, width),
+        train=splits[0],
+        val=splits[1],
+        test=splits[2],
         classes=names,
         info={"source": str(path), "layout": layout, "files": len(y), **notes},
     )

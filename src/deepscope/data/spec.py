@@ -41,7 +41,9 @@ class Baseline:
 
 @dataclass
 class Dataset:
-    """A dataset resolved to train/val/test splits of in-memory tensors.
+    """A dataset resolved to train/val/test splits: in-memory tensors (TensorDataset), or
+    for an image folder larger than memory, :class:`~deepscope.data.stream.ImageFiles`
+    decoded on demand (whose ``tensors`` index like tensors).
 
     ``input_shape`` is one sample's shape, channels first: (C, H, W) for images, (C, T) for
     series, (T,) for token sequences. ``classes`` names the classes of a classification task.
@@ -74,6 +76,7 @@ class Dataset:
         self.input_shape = tuple(int(s) for s in self.input_shape)
         for split_name in ("train", "val", "test"):
             split = getattr(self, split_name)
+            streamed = not isinstance(split, TensorDataset)  # decoded on demand: checked as it is read
             shape = tuple(split.tensors[0].shape[1:])
             if len(split) and shape != self.input_shape:
                 raise DataError(
@@ -81,7 +84,8 @@ class Dataset:
                     f"but the dataset declares input_shape={self.input_shape}."
                 )
             where = f"the {split_name} split of {self.name!r}"
-            check_finite(split.tensors[0], f"Inputs of {where}")
+            if not streamed:  # decoded images (uint8 / 255) are always finite
+                check_finite(split.tensors[0], f"Inputs of {where}")
             if len(split.tensors) < 2:
                 continue
             y = split.tensors[1]

@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import TensorDataset
 
 from deepscope.data.spec import Dataset, split_train_val
+from deepscope.data.stream import concat, is_streamed
 from deepscope.errors import DataError, InvalidArgumentError, closest
 
 __all__ = ["SUBSET_OPTIONS", "select_classes", "subset"]
@@ -55,13 +56,22 @@ def _positive(text: str, name: str = "per_class") -> int:
     return value
 
 
+def _take(split, index: torch.Tensor, labels: torch.Tensor | None = None):
+    """The samples of ``split`` at ``index``, relabelled ``labels`` if given; a streamed
+    split stays streamed (nothing is decoded)."""
+    if is_streamed(split):
+        return split.take(index, labels)
+    x, y = split.tensors[:2]
+    return TensorDataset(x[index], y[index] if labels is None else labels)
+
+
 def _test_per_class(data: Dataset, n: int) -> Dataset:
     """``n`` test samples of each class (all of a class that has fewer), a fixed draw, in
     their original order."""
-    x, y = data.test.tensors[:2]
+    y = data.test.tensors[1]
     order = torch.randperm(len(y), generator=torch.Generator().manual_seed(TEST_SUBSET_SEED))
     index = torch.cat([order[y[order] == label][:n] for label in range(len(data.classes))]).sort().values
-    return replace(data, test=TensorDataset(x[index], y[index]), info={**data.info, "test_per_class": n})
+    return replace(data, test=_take(data.test, index), info={**data.info, "test_per_class": n})
 
 
 def _class_list(text: str, classes: list[str]) -> list[int]:
@@ -94,11 +104,10 @@ def select_classes(data: Dataset, keep: list[int]) -> Dataset:
     lookup = torch.full((len(data.classes),), -1, dtype=torch.long)
     lookup[torch.tensor(keep)] = torch.arange(len(keep))
 
-    def pick(split: TensorDataset) -> TensorDataset:
-        x, y = split.tensors[:2]
-        new = lookup[y]
-        mask = new >= 0
-        return TensorDataset(x[mask], new[mask])
+    def pick(split):
+        new = lookup[split.tensors[1]]
+        index = (new >= 0).nonzero().flatten()
+        return _take(split, index, new[index])
 
     return replace(
         data,
@@ -111,8 +120,11 @@ def select_classes(data: Dataset, keep: list[int]) -> Dataset:
 
 
 def _per_class(data: Dataset, n: int, *, val_fraction: float, seed: int) -> Dataset:
-    x = torch.cat([data.train.tensors[0], data.val.tensors[0]])
-    y = torch.cat([data.train.tensors[1], data.val.tensors[1]])
+    if is_streamed(data.train):
+        pool = concat(data.train, data.val)
+    else:
+        pool = TensorDataset(*(torch.cat([a, b]) for a, b in zip(data.train.tensors[:2], data.val.tensors[:2])))
+    y = pool.tensors[1]
     generator = torch.Generator().manual_seed(seed + 104_729)
     order = torch.randperm(len(y), generator=generator)
     chosen = []
@@ -125,5 +137,7 @@ def _per_class(data: Dataset, n: int, *, val_fraction: float, seed: int) -> Data
             )
         chosen.append(mine)
     index = torch.cat(chosen).sort().values
-    train, val = split_train_val(x[index], y[index], val_fraction=val_fraction, seed=seed)
-    return replace(data, train=train, val=val, info={**data.info, "per_class": n})
+    train, val = split_train_val(index, y[index], val_fraction=val_fraction, seed=seed)  # positions in the pool
+    return replace(
+        data, train=_take(pool, train.tensors[0]), val=_take(pool, val.tensors[0]), info={**data.info, "per_class": n}
+    )

@@ -91,7 +91,7 @@ def save_checkpoint(
     _kill_point("model written")
     optimizer_rest = save_optimizer(tmp / "optimizer.safetensors", optimizer)
     _kill_point("optimizer written")
-    save_tensors(tmp / "rng.safetensors", {"torch": torch.get_rng_state()})
+    save_tensors(tmp / "rng.safetensors", rng_states())
     _kill_point("rng written")
     write_json(
         tmp / "state.json",
@@ -140,6 +140,28 @@ def load_checkpoint(
         )
     try:
         torch.set_rng_state(rng)
+        _set_cuda_rng(load_tensors(folder / "rng.safetensors").get("cuda"))
     except RuntimeError as error:
         raise RunError(f"{what}: its RNG state is damaged ({error}).") from None
     return state
+
+
+def rng_states() -> dict[str, torch.Tensor]:
+    """The CPU RNG state and, once CUDA is in use, every GPU's (stacked (GPUs, S)): dropout
+    and augmentation on a GPU draw from the GPU's generator."""
+    states = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states["cuda"] = torch.stack(torch.cuda.get_rng_state_all())
+    return states
+
+
+def _set_cuda_rng(saved: torch.Tensor | None) -> None:
+    """Restore the GPUs' RNG states saved by :func:`rng_states`, for as many GPUs as both
+    machines have; a run saved on a GPU and resumed on a CPU has none to restore (that resume
+    is not bit-exact anyway: the kernels differ)."""
+    if saved is None or not torch.cuda.is_available():
+        return
+    if saved.dtype != torch.uint8 or saved.ndim != 2:
+        raise RuntimeError(f"the GPU RNG states must be uint8 (GPUs, S); found {saved.dtype} {tuple(saved.shape)}")
+    for index in range(min(len(saved), torch.cuda.device_count())):
+        torch.cuda.set_rng_state(saved[index], device=index)

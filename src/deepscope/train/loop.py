@@ -18,10 +18,11 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset, default_collate
+from torch.utils.data import DataLoader, TensorDataset
 
 from deepscope.data import Dataset
 from deepscope.data.augment import resolve_policy
+from deepscope.data.stream import is_streamed
 from deepscope.errors import RunError, TrainingDivergedError, TrainingInterrupted, UnknownNameError, invalid
 from deepscope.recipe import Recipe
 from deepscope.train.callbacks import Callback, ProgressBar, TrainState
@@ -170,6 +171,9 @@ def fit(
             "computed once" + (" (without augmentation)" if augment is not None else "")
         )
     cache = None
+    resident = {name: step.resident(data.split(name)) for name in ("train", "val")}  # on a GPU, if they fit
+    if resident["train"] is not data.train:
+        state.notes.append(f"data held on {speed.device}: batches are cut and augmented there")
     best, best_epoch, bad_epochs = saved["best"], saved["best_epoch"], saved["bad_epochs"]
     all_callbacks = [*callbacks, *([ProgressBar()] if progress and group.is_main else [])]
     training = state.epoch < recipe.epochs and not state.stop
@@ -182,7 +186,7 @@ def fit(
             frozen = epoch <= recipe.freeze_epochs
             set_frozen(backbone, frozen)  # fine-tuning: the head alone first
             started = time.perf_counter()
-            net, train_split, val_split, epoch_augment = step.net, data.train, data.val, augment
+            net, train_split, val_split, epoch_augment = step.net, resident["train"], resident["val"], augment
             if recipe.cache_features and frozen:  # the head on the frozen backbone's features, computed once
                 if cache is None:
                     cache = {name: extract_features(model, data.split(name)) for name in ("train", "val")}
@@ -340,39 +344,69 @@ def _config(model: nn.Module, data: Dataset, recipe: Recipe, policy, speed: Spee
     }
 
 
-def _batches(
-    split: TensorDataset, batch_size: int, generator: torch.Generator | None, group: Group | None = None
-) -> Iterator[tuple[torch.Tensor, ...]]:
-    """Mini-batches of an in-memory split (fast path: one index per batch) or of any
-    torch Dataset (DataLoader). ``generator`` shuffles; None keeps the order. With a process
-    ``group``, each batch is this rank's share of the global batch (a last batch with fewer
-    samples than processes is dropped, so no rank steps on nothing)."""
-    sharded = group is not None and group.active
-    if isinstance(split, TensorDataset) or sharded:
-        n = len(split)
-        order = torch.randperm(n, generator=generator) if generator is not None else None
-        for start in range(0, n, batch_size):
-            if order is None and not sharded:
-                x, y = split.tensors[:2]
-                yield x[start : start + batch_size], y[start : start + batch_size]
-                continue
-            idx = (
-                order[start : start + batch_size]
-                if order is not None
-                else torch.arange(start, min(start + batch_size, n))
-            )
-            if sharded:
-                if len(idx) < group.world_size:
-                    return
-                idx = group.shard(idx)
-            if isinstance(split, TensorDataset):
-                x, y = split.tensors[:2]
-                yield x[idx], y[idx]
-            else:
-                yield default_collate([split[int(i)] for i in idx])
-    else:
-        yield from DataLoader(split, batch_size=batch_size, shuffle=generator is not None, generator=generator)
+def loader_workers(split: object) -> int:
+    """DataLoader worker processes for a split that is not in memory: ``$DEEPSCOPE_WORKERS``
+    when set, else up to 4 (one per CPU) for streamed image folders, whose decoding is
+    the work to spread, and 0 (the main process) for any other torch Dataset, which may
+    not survive being copied into workers."""
+    given = os.environ.get("DEEPSCOPE_WORKERS", "").strip()
+    if given:
+        if not given.isdigit():
+            raise invalid("DEEPSCOPE_WORKERS", "a whole number of DataLoader workers (0: the main process)", given)
+        return int(given)
+    return min(4, os.cpu_count() or 1) if is_streamed(split) else 0
 
+
+def _index_batches(
+    n: int, batch_size: int, generator: torch.Generator | None, group: Group | None
+) -> Iterator[torch.Tensor]:
+    """The indices of each mini-batch: shuffled by ``generator`` (None keeps the order);
+    with an active process ``group``, this rank's share of each global batch (a last batch
+    with fewer samples than processes is dropped, so no rank steps on nothing)."""
+    sharded = group is not None and group.active
+    order = torch.randperm(n, generator=generator) if generator is not None else None
+    for start in range(0, n, batch_size):
+        idx = (
+            order[start : start + batch_size] if order is not None else torch.arange(start, min(start + batch_size, n))
+        )
+        if sharded:
+            if len(idx) < group.world_size:
+                return
+            idx = group.shard(idx)
+        yield idx
+
+
+def _batches(
+    split: TensorDataset,
+    batch_size: int,
+    generator: torch.Generator | None,
+    group: Group | None = None,
+    *,
+    pin: bool = False,
+) -> Iterator[tuple[torch.Tensor, ...]]:
+    """Mini-batches of an in-memory split (fast path: one index per batch, or a slice when
+    in order) or of any torch Dataset (a DataLoader: :func:`loader_workers` processes,
+    pinned memory when ``pin``, for non-blocking copies to a GPU). The batches are the same
+    on both paths, and depend only on ``generator``'s seed."""
+    sharded = group is not None and group.active
+    if isinstance(split, TensorDataset):
+        x, y = split.tensors[:2]
+        if generator is None and not sharded:
+            for start in range(0, len(split), batch_size):
+                yield x[start : start + batch_size], y[start : start + batch_size]
+            return
+        for idx in _index_batches(len(split), batch_size, generator, group):
+            yield x[idx], y[idx]
+        return
+    plan = [idx.tolist() for idx in _index_batches(len(split), batch_size, generator, group)]
+    workers = loader_workers(split)
+    yield from DataLoader(
+        split, batch_sampler=plan, num_workers=workers, pin_memory=pin, prefetch_factor=2 if workers else None
+    )
+
+
+# The largest share of a GPU's free memory an in-memory split may take to be held there whole.
+RESIDENT_SHARE = 0.25
 
 # Steps between reads of the loss on the host: training never waits for the device in between.
 # A non-finite loss is still reported with its exact step (every step's loss is kept on the device).
@@ -388,6 +422,7 @@ class _Step:
         self.model, self.task, self.optimizer, self.schedule, self.speed = model, task, optimizer, schedule, speed
         self.group = group
         self.device = torch.device(speed.device)
+        self.pin = self.device.type == "cuda"  # page-locked batches copy to the GPU without blocking
         self.net = torch.compile(model) if speed.compile else model
         self.scaler = torch.amp.GradScaler(self.device.type) if speed.precision == "fp16" else None
         self._wrapped: dict[tuple[int, tuple[bool, ...]], nn.Module] = {}
@@ -404,6 +439,19 @@ class _Step:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self._wrapped[key] = DistributedDataParallel(net, device_ids=ids)
         return self._wrapped[key]
+
+    def resident(self, split):
+        """``split`` held whole in the device's memory when it is an in-memory split that takes
+        at most ``RESIDENT_SHARE`` of the device's free memory (MNIST: 0.2 GB, CIFAR-10:
+        0.6 GB): batches are then cut, and augmented, on the device, and never wait for a
+        copy. Anything else (the CPU, a streamed split, one too large) is left where it is."""
+        if self.device.type != "cuda" or not isinstance(split, TensorDataset):
+            return split
+        nbytes = sum(t.numel() * t.element_size() for t in split.tensors)
+        free, _ = torch.cuda.mem_get_info(self.device)
+        if nbytes > RESIDENT_SHARE * free:
+            return split
+        return TensorDataset(*(t.to(self.device) for t in split.tensors))
 
     def to_device(self, x: torch.Tensor) -> torch.Tensor:
         if self.device.type == "cpu":
@@ -464,7 +512,9 @@ def _train_epoch(
     sizes: list[int] = []
     sums: dict[str, torch.Tensor] = {}
     step = 0
-    for step, (xb, yb) in enumerate(_batches(split, recipe.batch_size, generator, step_fn.group), start=1):
+    for step, (xb, yb) in enumerate(
+        _batches(split, recipe.batch_size, generator, step_fn.group, pin=step_fn.pin), start=1
+    ):
         target = yb
         if augment is not None:
             xb, target = augment(xb, yb, generator)  # target: soft labels (N, K) after MixUp/CutMix
@@ -520,7 +570,7 @@ def _evaluate_loss(model: nn.Module, step_fn: _Step, split, batch_size: int) -> 
     model.eval()
     task = step_fn.task
     loss_sum, count, sums = None, 0, {}
-    for xb, yb in _batches(split, max(batch_size, 256), None):
+    for xb, yb in _batches(split, max(batch_size, 256), None, pin=step_fn.pin):
         xb, yb = step_fn.to_device(xb), step_fn.to_device(yb)
         with step_fn.autocast():
             output = model(xb).float()

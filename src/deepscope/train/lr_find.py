@@ -21,6 +21,7 @@ from torch import nn
 from deepscope.data import Dataset
 from deepscope.errors import InvalidArgumentError, invalid
 from deepscope.recipe import Recipe
+from deepscope.train.devices import resolve_device
 from deepscope.train.optim import make_optimizer
 from deepscope.train.tasks import make_task
 
@@ -51,9 +52,11 @@ def lr_find(
     end: float = 10.0,
     steps: int = 100,
     diverge: float = 4.0,
+    device: str | torch.device | None = "cpu",
 ) -> LRFinder:
     """Run the range test on a copy of ``model`` with ``recipe``'s optimizer and batch size
-    (the model's own recipe by default) over ``data.train``."""
+    (the model's own recipe by default) over ``data.train``, on ``device`` ('auto': a GPU
+    if there is one)."""
     if not 0 < start < end or not math.isfinite(end):
         raise invalid("start/end", "0 < start < end, finite", (start, end))
     if isinstance(steps, bool) or not isinstance(steps, int) or not 10 <= steps <= 10_000:
@@ -71,7 +74,8 @@ def lr_find(
         raise invalid("data", "a dataset with training samples", repr(data))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(recipe.seed)
-        net = copy.deepcopy(model).train()
+        where = resolve_device(device)
+        net = copy.deepcopy(model).to(where).train()
         optimizer = make_optimizer(
             recipe.optimizer, net.parameters(), lr=start, weight_decay=recipe.weight_decay, momentum=recipe.momentum
         )
@@ -89,7 +93,7 @@ def lr_find(
             lr = start * factor**step
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            loss = task.loss(net(x[index]), y[index])
+            loss = task.loss(net(x[index].to(where)), y[index].to(where))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from deepscope.data import Dataset
+from deepscope.data.stream import is_streamed
 from deepscope.errors import InvalidArgumentError, RunError, UnknownNameError, invalid
 from deepscope.train.evaluate import AnyEvaluation, evaluate_data
 from deepscope.train.files import read_json, write_json
@@ -115,6 +116,9 @@ def fingerprint(data: Dataset) -> str:
         return taken
     digest = hashlib.blake2b(digest_size=16)
     for split in ("train", "val", "test"):
+        if is_streamed(data.split(split)):  # the files' listing and the labels, nothing decoded
+            digest.update(f"{split}{data.split(split).digest()}".encode())
+            continue
         for tensor in data.split(split).tensors:
             tensor = tensor.detach().cpu().contiguous()
             digest.update(f"{split}{tuple(tensor.shape)}{tensor.dtype}".encode())
