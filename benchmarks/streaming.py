@@ -175,8 +175,10 @@ def main() -> None:
             result["folder"] = folder.name
             rows.append(result)
             print(json.dumps(result), flush=True)
-    print(f"\n{'data':<7} {'mode':<7} {'images':>7} {'load s':>7} {'epoch s':>16} {'val acc':>8} {'peak RSS':>10} "
-          f"{'workers':>10} {'cgroup peak':>12}")
+    print(
+        f"\n{'data':<7} {'mode':<7} {'images':>7} {'load s':>7} {'epoch s':>16} {'val acc':>8} {'peak RSS':>10} "
+        f"{'workers':>10} {'cgroup peak':>12}"
+    )
     base = {}
     for r in rows:
         if "failed" in r:
