@@ -5,13 +5,14 @@ classes; a bright left half marks class 1), then trains the same small CNN on it
 its own process:
 
 - ``memory``   the in-memory path (everything decoded into one float32 tensor first);
-- ``stream``   decoded on demand by DataLoader workers (``images:PATH?stream=yes``);
+- ``stream``   decoded on demand, batch by batch (``images:PATH?stream=yes``);
 - ``cache``    streamed through the uint8 memory-mapped cache (epoch 1 fills it, epoch 2 reads it).
 
 Each process runs in a memory cgroup of ``--limit`` (cgroup v1 ``memory`` controller: needs root;
 without it the limit is not enforced and the table says so). The page cache of the files counts
 against a cgroup too, and is reclaimed under the limit. Reported per mode: the seconds of each
-epoch, the peak resident memory of the process and of its DataLoader workers (``ru_maxrss``),
+epoch, the peak resident memory of the process and of its children -- DataLoader workers, if
+the machine has cores to spare for them (``ru_maxrss``),
 and the cgroup's peak usage. ``--subset N`` runs the in-memory comparison on the first N
 images of each class (data that fits), the streamed ones on the same subset and on the whole
 folder. Run it on an idle machine: the seconds are wall-clock.
@@ -96,7 +97,7 @@ def train(mode: str, folder: str, epochs: int, home: str) -> dict:
         accuracy = run.evaluate("val").accuracy
         seconds = [row["time"] for row in run.history]
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # DataLoader workers, if any
     return {
         "mode": mode,
         "images": len(data.train) + len(data.val) + len(data.test),
@@ -104,7 +105,7 @@ def train(mode: str, folder: str, epochs: int, home: str) -> dict:
         "epoch_s": seconds,
         "val_accuracy": accuracy,
         "peak_rss": own,
-        "peak_worker_rss": workers,
+        "peak_child_rss": children,
     }
 
 
@@ -128,7 +129,7 @@ def run_limited(args: argparse.Namespace, mode: str, folder: Path, home: str) ->
         result = json.loads(out.strip().splitlines()[-1])
     if group is not None:
         result["cgroup_peak"] = int((group / "memory.max_usage_in_bytes").read_text())
-        result["oom_kills"] = (group / "memory.failcnt").read_text().strip()
+        result["limit_hits"] = (group / "memory.failcnt").read_text().strip()
         group.rmdir()
     result["limited"] = limited
     return result
@@ -155,6 +156,7 @@ def main() -> None:
     parser.add_argument("--subset", type=int, default=3000, help="images per class for the in-memory comparison")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--folder", default="/tmp/deepscope-streaming-bench")
+    parser.add_argument("--only", help="run these data sets only: subset, all (default: both)")
     args = parser.parse_args()
     root = Path(args.folder)
     write_folder(root / "all", args.images, args.size)
@@ -171,18 +173,22 @@ def main() -> None:
             ("cache", root / "all"),
             ("memory", root / "all"),
         ):
+            if args.only and folder.name not in args.only.split(","):
+                continue
             result = run_limited(args, mode, folder, home)
             result["folder"] = folder.name
             rows.append(result)
             print(json.dumps(result), flush=True)
     print(
-        f"\n{'data':<7} {'mode':<7} {'images':>7} {'load s':>7} {'epoch s':>16} {'val acc':>8} {'peak RSS':>10} "
-        f"{'workers':>10} {'cgroup peak':>12}"
+        f"\n{'data':<7} {'mode':<7} {'images':>7} {'load s':>7} {'epoch s':>16} {'val acc':>8} {'peak RSS':>10} {'children':>10} "
+        f"{'cgroup peak':>12}"
     )
     base = {}
     for r in rows:
         if "failed" in r:
-            print(f"{r['folder']:<7} {r['mode']:<7} failed ({r['failed']}; cgroup failcnt {r.get('oom_kills')})")
+            print(
+                f"{r['folder']:<7} {r['mode']:<7} failed ({r['failed']}; the limit was hit {r.get('limit_hits')} times)"
+            )
             continue
         epochs = " / ".join(f"{s:.1f}" for s in r["epoch_s"])
         if r["mode"] == "memory":
@@ -190,7 +196,7 @@ def main() -> None:
         ratio = f" ({r['epoch_s'][-1] / base[r['folder']]:.2f}x)" if r["folder"] in base else ""
         print(
             f"{r['folder']:<7} {r['mode']:<7} {r['images']:>7,} {r['load_s']:>7.1f} {epochs:>16}{ratio} "
-            f"{r['val_accuracy']:>8.4f} {gib(r['peak_rss']):>10} {gib(r['peak_worker_rss']):>10} "
+            f"{r['val_accuracy']:>8.4f} {gib(r['peak_rss']):>10} {gib(r['peak_child_rss']):>10} "
             f"{gib(r.get('cgroup_peak', 0)):>12}"
         )
     if not rows[0]["limited"]:

@@ -137,3 +137,12 @@ def test_training_on_a_streamed_folder_matches_the_in_memory_run(tmp_path, monke
         warnings.simplefilter("error")
         reopened = runs.open_run(tmp_path / "streamed", model=_net())  # streamed again, though it fits now
     assert isinstance(reopened.data.test, ImageFiles) and reopened.evaluate().accuracy == scores[0]
+
+
+def test_a_file_that_breaks_after_listing_stops_training_with_its_name(tmp_path):
+    root = colour_folder(tmp_path / "pics")
+    data = load(f"images:{root}?stream=yes")
+    victim = root / "b" / "03.png"
+    victim.write_bytes(b"not a png any more")
+    with pytest.raises(DataError, match=r"03\.png"):
+        fit(_net(), data, out=tmp_path / "run", epochs=1, batch_size=8, progress=False)

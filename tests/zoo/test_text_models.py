@@ -57,6 +57,31 @@ def test_packed_lstm_ignores_padding_on_either_side(bidirectional):
             assert torch.allclose(rnn(emb(x), x), expected, atol=1e-6)
 
 
+def test_the_dense_kernel_path_matches_packing_in_values_and_gradients():
+    """A one-direction PackedLSTM runs the dense LSTM and reads each text's output at its last
+    real token: the same final states, and the same gradients, as packing the real tokens."""
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    torch.manual_seed(0)
+    rnn = PackedLSTM(4, 3)
+    ids = torch.tensor([[0, 0, 0, 5, 7, 2], [4, 8, 9, 1, 6, 3], [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 9]])
+    x = torch.randn(4, 6, 4, requires_grad=True)
+    fast = rnn(x, ids)  # (4, 3)
+    lengths = (ids != 0).sum(dim=1)
+    rows = []
+    for n in range(4):  # each text alone, its real tokens packed (an empty one reads its first step)
+        steps = x[n, ids[n] != 0] if lengths[n] else x[n, :1]
+        packed = pack_padded_sequence(steps[None], [len(steps)], batch_first=True)
+        rows.append(rnn.lstm(packed)[1][0][0, 0])
+    slow = torch.stack(rows)
+    assert torch.allclose(fast, slow, atol=1e-6)
+    weights = torch.randn(4, 3)
+    grad_fast = torch.autograd.grad((fast * weights).sum(), [x, rnn.lstm.weight_hh_l0])
+    grad_slow = torch.autograd.grad((slow * weights).sum(), [x, rnn.lstm.weight_hh_l0])
+    for a, b in zip(grad_fast, grad_slow):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
 def test_fasttext_averages_real_tokens_only():
     model = zoo.create("imdb_fasttext", in_shape=(6,), num_classes=2, seed=0, vocab_size=10).eval()
     short = torch.tensor([[0, 0, 0, 0, 3, 4]])

@@ -8,6 +8,7 @@ from deepscope.nn.conv1d import ResidualBlock1d as ResidualBlock1d
 from deepscope.nn.conv1d import TimeFirst as TimeFirst
 from deepscope.nn.convlstm import ConvLSTM as ConvLSTM
 from deepscope.nn.convlstm import ConvLSTMCell as ConvLSTMCell
+from deepscope.nn.dropout import Dropout as Dropout
 from deepscope.nn.recurrent import Recurrent as Recurrent
 from deepscope.nn.recurrent import SimpleRNN as SimpleRNN
 from deepscope.nn.recurrent import TimeDistributed as TimeDistributed
@@ -23,6 +24,7 @@ __all__ += [
     "ConvBlock1d",
     "ConvLSTM",
     "ConvLSTMCell",
+    "Dropout",
     "GlobalAvgPool1d",
     "InceptionModule1d",
     "Recurrent",

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from deepscope.nn.dropout import Dropout
 from deepscope.nn.recurrent import is_exporting, masked_lstm_states
 from deepscope.recipe import Recipe
 from deepscope.zoo.registry import register
@@ -43,7 +44,8 @@ class PackedLSTM(nn.Module):
     the final hidden state of each direction, concatenated: (N, hidden * directions).
 
     Padding (id 0) may sit before or after the tokens ('pre' or 'post'): the tokens are moved
-    to the front in their order and packed, so padding never reaches the recurrence. Under an
+    to the front in their order, so padding never reaches the recurrence before the last real
+    token -- one direction reads the dense LSTM's output there, two directions are packed. Under an
     exporter (ONNX, TorchScript), which cannot express packing, the same numbers come from a
     loop over the steps that skips padding (``deepscope.nn.recurrent.masked_lstm_states``).
     """
@@ -63,6 +65,14 @@ class PackedLSTM(nn.Module):
         lengths = real.sum(dim=1).clamp_min(1)  # (N,) an empty text keeps one (zero) step
         order = torch.sort((~real).to(torch.int8), dim=1, stable=True).indices  # real tokens first, in order
         x = torch.gather(x, 1, order.unsqueeze(-1).expand_as(x))  # (N, T, E)
+        if not self.lstm.bidirectional:
+            # Forward only: with the real tokens first, the output at step length-1 *is* the
+            # final state of the real tokens (the padding after it never reaches it). The dense
+            # LSTM kernel (oneDNN on CPUs, cuDNN on GPUs) over all T steps is faster than the
+            # packed one: imdb_lstm's forward + backward 165 ms -> 56 ms a batch of 32 at length 80
+            # on the 2-core CPU.
+            out, _ = self.lstm(x)  # (N, T, hidden)
+            return out[torch.arange(len(out), device=out.device), lengths - 1]  # (N, hidden)
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         _, (h, _) = self.lstm(packed)  # h: (directions, N, hidden)
         return torch.cat(list(h), dim=1)  # (N, hidden * directions)
@@ -76,9 +86,9 @@ class _RecurrentClassifier(nn.Module):
     ):
         super().__init__()
         self.embedding = _embedding(vocab_size, embed_dim)
-        self.dropout_in = nn.Dropout(dropout)
+        self.dropout_in = Dropout(dropout)  # deepscope's: nn.Dropout's CPU mask is 3x slower to draw
         self.rnn = PackedLSTM(embed_dim, hidden, bidirectional)
-        self.dropout_out = nn.Dropout(dropout)
+        self.dropout_out = Dropout(dropout)
         self.head = nn.Linear(hidden * (2 if bidirectional else 1), num_classes)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
