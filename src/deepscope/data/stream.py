@@ -194,8 +194,7 @@ class ImageRows:
 
     def sample(self, i: int) -> torch.Tensor:
         """Sample ``i`` as float32 (C, H, W) in [0, 1]."""
-        a = self.table.read(int(self.rows[i]))  # (H, W, C) uint8
-        return torch.from_numpy(a).permute(2, 0, 1).float().div_(255.0)
+        return unit(self.table.read(int(self.rows[i]))[None])[0]  # (H, W, C) uint8 -> (C, H, W)
 
     def __getitem__(self, key: Any) -> torch.Tensor:
         if isinstance(key, (int, np.integer)) or (
