@@ -51,7 +51,9 @@ def _example_input(model: nn.Module, meta: ZooInfo, n: int = BATCH) -> torch.Ten
 def check_declares_its_metadata(meta: ZooInfo) -> None:
     assert _pristine(meta).zoo_config["name"] == meta.name
     assert meta.reference.strip() and meta.description.strip()
-    assert meta.task in ("classification", "regression", "seq2seq")
+    assert meta.task in OUTPUT_CHECKS
+    declared = getattr(_pristine(meta), "task", None)  # a model that declares its task agrees with its entry
+    assert declared in (None, meta.task), f"{meta.name}: model.task={declared!r}, entry task={meta.task!r}"
 
 
 def check_classifier_outputs_one_logit_per_class(meta: ZooInfo) -> None:
@@ -77,6 +79,83 @@ def check_seq2seq_outputs_logits_per_step(meta: ZooInfo) -> None:
     """Seq2seq: logits (N, T_out, vocabulary) against token indices (N, T_out) (``train.tasks.Seq2Seq``)."""
     out = _check_output_shape(meta, None)
     assert out.ndim == 3 and out.shape[0] == BATCH and out.shape[1] >= 1 and out.shape[2] == meta.example_classes
+
+
+def check_reconstruction_outputs_logits_shaped_like_the_input(meta: ZooInfo) -> None:
+    """Reconstruction and density: Bernoulli logits (N, C, H, W), one per input pixel
+    (``train.reconstruction``)."""
+    _check_output_shape(meta, (BATCH, *meta.example_shape))
+
+
+def check_generator_samples_repeatably_in_the_data_range(meta: ZooInfo) -> None:
+    """Generation: ``generate(n, labels=None, generator=None)`` gives (n, C, H, W) in [0, 1],
+    the same for the same seed; a conditional model takes one class per sample."""
+    model = _pristine(meta)
+    labels = torch.arange(BATCH) % meta.example_classes if getattr(model, "conditional", False) else None
+    with torch.no_grad():
+        first, again, other = (
+            model.generate(BATCH, labels=labels, generator=torch.Generator().manual_seed(seed)) for seed in (0, 0, 1)
+        )
+    assert tuple(first.shape) == (BATCH, *meta.example_shape)
+    assert float(first.min()) >= 0 and float(first.max()) <= 1
+    assert torch.equal(first, again) and not torch.equal(first, other)
+
+
+def check_pairs_output_one_distance_per_pair(meta: ZooInfo) -> None:
+    """Pairs (metric learning): input (N, 2, C, H, W), one distance >= 0 per pair (``train.pairs``)."""
+    out = _check_output_shape(meta, (BATCH,))
+    assert bool((out >= 0).all())
+
+
+def check_ctc_outputs_logits_per_time_step(meta: ZooInfo) -> None:
+    """CTC: logits (N, T, classes + 1) per time step, index 0 the blank (``train.ctc``)."""
+    out = _check_output_shape(meta, None)
+    assert out.ndim == 3 and out.shape[0] == BATCH and out.shape[1] >= 2 and out.shape[2] == meta.example_classes + 1
+
+
+def _example_data(meta: ZooInfo, model: nn.Module):
+    """A tiny Dataset of the entry's shapes, with the targets its task reads."""
+    from torch.utils.data import TensorDataset
+
+    from deepscope.data import Dataset
+
+    generator = torch.Generator().manual_seed(0)
+    x = _example_input(model, meta, n=4)
+    classes = [str(k) for k in range(meta.example_classes)]
+    task = meta.task if meta.task in ("classification", "regression", "seq2seq", "pairs", "ctc") else "classification"
+    if meta.task == "density":
+        x = (x > 0.5).float()
+    if task == "pairs":
+        y = torch.tensor([1.0, 0.0, 1.0, 0.0])
+    elif task == "ctc":
+        y = torch.randint(1, meta.example_classes + 1, (4, 3), generator=generator)
+        y[0, 2] = 0  # a shorter word: 0 pads
+    elif task == "classification":
+        y = torch.randint(0, meta.example_classes, (4,), generator=generator)
+    else:
+        with torch.no_grad():
+            y = torch.randn_like(model.eval()(x).float())
+    split = TensorDataset(x, y)
+    return Dataset(
+        f"{meta.name}-example", meta.kind, meta.example_shape, split, split, split, classes=classes, task=task
+    )
+
+
+def check_one_task_step_moves_every_parameter(meta: ZooInfo) -> None:
+    """One optimisation step of the entry's task (``train.train_step``) on a tiny batch: the
+    loss is finite and every trainable parameter moves (a GAN's two networks both)."""
+    from deepscope.train import resolve_task, train_step
+
+    model = _build(meta)
+    data = _example_data(meta, model)
+    task = resolve_task(model, data)
+    before = {name: p.detach().clone() for name, p in model.named_parameters() if p.requires_grad}
+    x, y = data.train.tensors
+    torch.manual_seed(0)
+    _, loss = train_step(task, model, x, y, torch.optim.SGD(model.parameters(), lr=0.05))
+    assert torch.isfinite(loss).all(), f"{meta.name}: loss {loss}"
+    still = [name for name, p in model.named_parameters() if name in before and torch.equal(p, before[name])]
+    assert not still, f"{meta.name}: one step left {still} unchanged"
 
 
 def _check_output_shape(meta: ZooInfo, expected: tuple[int, ...] | None) -> torch.Tensor:
@@ -117,14 +196,23 @@ OUTPUT_CHECKS = {
     "classification": check_classifier_outputs_one_logit_per_class,
     "regression": check_regressor_outputs_the_targets_shape,
     "seq2seq": check_seq2seq_outputs_logits_per_step,
+    "reconstruction": check_reconstruction_outputs_logits_shaped_like_the_input,
+    "density": check_reconstruction_outputs_logits_shaped_like_the_input,
+    "generation": check_generator_samples_repeatably_in_the_data_range,
+    "pairs": check_pairs_output_one_distance_per_pair,
+    "ctc": check_ctc_outputs_logits_per_time_step,
 }
+STEPPED = {"reconstruction", "density", "generation", "pairs", "ctc"}  # tasks with their own step or loss
 
 
 def _zoo_checks(meta: ZooInfo) -> Iterator[Callable[[ZooInfo], None]]:
     """The checks that apply to one zoo entry, chosen by its task."""
     yield check_declares_its_metadata
     yield OUTPUT_CHECKS[meta.task]
-    yield check_backward_reaches_every_parameter
+    if meta.task != "generation":  # a GAN's forward is its discriminator: the step below covers both nets
+        yield check_backward_reaches_every_parameter
+    if meta.task in STEPPED:
+        yield check_one_task_step_moves_every_parameter
     yield check_seeded_construction_is_repeatable_and_leaves_the_global_rng
     yield check_summary_counts_every_parameter
 

@@ -414,7 +414,9 @@ def tune(
                 "search parameter (a recipe field, or model.<argument>)", name, Recipe.__dataclass_fields__
             )
     metric = base.monitor.removeprefix("val_")
-    task = make_task(dataset.task)
+    task = make_task(entry.task)  # a model's own task (an autoencoder's), else the data's
+    if not task.model_task:
+        task = make_task(dataset.task)
     direction = "maximize" if task.higher_is_better.get(metric, False) else "minimize"
     folder = Path(folder) if folder is not None else Path(runs_dir) / _safe(f"tune-{model}-{dataset.name}")
     trial_data = sealed(dataset)

@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 KINDS = ("image", "series", "text", "sequence")
-TASKS = ("classification", "regression", "seq2seq", "contrastive")
+TASKS = ("classification", "regression", "seq2seq", "contrastive", "pairs", "ctc")
 
 
 @dataclass(frozen=True)

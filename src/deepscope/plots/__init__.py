@@ -11,6 +11,9 @@ from deepscope.plots.explain import reliability_figure as reliability_figure
 from deepscope.plots.explain import series_predictions_figure as series_predictions_figure
 from deepscope.plots.explain import text_tokens as text_tokens
 from deepscope.plots.explain import top_losses_figure as top_losses_figure
+from deepscope.plots.generative import image_grid_figure as image_grid_figure
+from deepscope.plots.generative import latent_map_figure as latent_map_figure
+from deepscope.plots.generative import panel_figure as panel_figure
 from deepscope.plots.inspect import embedding_figure as embedding_figure
 from deepscope.plots.inspect import feature_maps_figure as feature_maps_figure
 from deepscope.plots.inspect import filters_figure as filters_figure
@@ -57,6 +60,9 @@ __all__ = [
     "text_tokens",
     "top_losses_figure",
     "embedding_figure",
+    "image_grid_figure",
+    "latent_map_figure",
+    "panel_figure",
     "feature_maps_figure",
     "filters_figure",
     "maximized_figure",

@@ -26,7 +26,15 @@ from typing import Any
 from deepscope.data import Dataset
 from deepscope.errors import RunError, invalid
 from deepscope.report.sections import read_sections, relative_to_run
-from deepscope.train import AnyEvaluation, Evaluation, Run, Seq2SeqEvaluation, evaluate_data, primary_score
+from deepscope.train import (
+    AnyEvaluation,
+    Evaluation,
+    Run,
+    Seq2SeqEvaluation,
+    TaskEvaluation,
+    evaluate_data,
+    primary_score,
+)
 from deepscope.train.files import read_json, write_text
 
 __all__ = ["render_report", "write_report"]
@@ -170,8 +178,10 @@ _NEEDED = {  # the keys each task's 'test' entry of metrics.json must hold
 
 
 def _check_metrics(test: Any, path: Path) -> None:
+    from deepscope.train.tasks import TASKS
+
     task = test.get("task", "classification") if isinstance(test, dict) else "classification"
-    needed = _NEEDED.get(task)
+    needed = _NEEDED.get(task, ("loss", "cards") if task in TASKS else None)  # other tasks: a TaskEvaluation
     if needed is None:
         raise RunError(
             f"{path} is damaged: its 'test' entry names an unknown task {task!r} "
@@ -190,6 +200,13 @@ def _score_cards(test: dict[str, Any] | None) -> list[tuple[str, str]]:
     if test is None:
         return []
     task = test.get("task", "classification")
+    if task not in _NEEDED:  # a TaskEvaluation names its own cards
+        cards = [
+            (str(label), f"{float(test[key]):.4f}")
+            for label, key in test.get("cards", [])
+            if isinstance(test.get(key), (int, float))
+        ]
+        return cards + ([("test samples", f"{int(test['samples']):,}")] if "samples" in test else [])
     names = {
         "classification": [("accuracy", "accuracy"), ("loss", "loss"), ("macro F1", "macro_f1")],
         "seq2seq": [("whole-answer accuracy", "accuracy"), ("token accuracy", "token_accuracy"), ("loss", "loss")],
@@ -255,6 +272,17 @@ def _prediction_sections(evaluation: AnyEvaluation, data: Dataset, figures_dir: 
                 "over the true class. Mistakes come first (red), the most confident mistake first.",
                 [_embed(png, "Test images with their predictions.")],
             )
+        ]
+    if isinstance(evaluation, TaskEvaluation):
+        from deepscope.plots import panel_figure
+
+        return [
+            Section(
+                panel.title,
+                panel.caption,
+                [_embed(save_figure(panel_figure(panel), figures_dir / f"{panel.name}.png"), panel.caption)],
+            )
+            for panel in evaluation.panels
         ]
     if isinstance(evaluation, Seq2SeqEvaluation):
         if not evaluation.mistakes:

@@ -8,8 +8,10 @@ from deepscope.train.devices import resolve_device as resolve_device
 from deepscope.train.devices import resolve_speed as resolve_speed
 from deepscope.train.evaluate import AnyEvaluation as AnyEvaluation
 from deepscope.train.evaluate import Evaluation as Evaluation
+from deepscope.train.evaluate import Panel as Panel
 from deepscope.train.evaluate import RegressionEvaluation as RegressionEvaluation
 from deepscope.train.evaluate import Seq2SeqEvaluation as Seq2SeqEvaluation
+from deepscope.train.evaluate import TaskEvaluation as TaskEvaluation
 from deepscope.train.evaluate import evaluate as evaluate
 from deepscope.train.evaluate import evaluate_data as evaluate_data
 from deepscope.train.evaluate import evaluate_regression as evaluate_regression
@@ -25,6 +27,10 @@ from deepscope.train.lr_find import lr_find as lr_find
 from deepscope.train.optim import OPTIMIZERS as OPTIMIZERS
 from deepscope.train.optim import SCHEDULES as SCHEDULES
 from deepscope.train.run import Run as Run
+from deepscope.train.tasks import Task as Task
+from deepscope.train.tasks import make_task as make_task
+from deepscope.train.tasks import resolve_task as resolve_task
+from deepscope.train.tasks import train_step as train_step
 from deepscope.train.tune import SealedTestSplitError as SealedTestSplitError
 from deepscope.train.tune import parse_space as parse_space
 from deepscope.train.tune import read_space as read_space
@@ -36,12 +42,15 @@ __all__ = [
     "Callback",
     "Evaluation",
     "LRFinder",
+    "Panel",
     "ProgressBar",
     "RegressionEvaluation",
     "Run",
     "SealedTestSplitError",
     "Seq2SeqEvaluation",
     "Speed",
+    "Task",
+    "TaskEvaluation",
     "TrainState",
     "evaluate",
     "evaluate_data",
@@ -51,6 +60,7 @@ __all__ = [
     "fit",
     "layer_groups",
     "lr_find",
+    "make_task",
     "parse_space",
     "predict_outputs",
     "predict_proba",
@@ -58,4 +68,6 @@ __all__ = [
     "read_space",
     "resolve_device",
     "resolve_speed",
+    "resolve_task",
+    "train_step",
 ]

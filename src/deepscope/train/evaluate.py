@@ -23,7 +23,9 @@ __all__ = [
     "AnyEvaluation",
     "Evaluation",
     "RegressionEvaluation",
+    "Panel",
     "Seq2SeqEvaluation",
+    "TaskEvaluation",
     "evaluate",
     "evaluate_data",
     "evaluate_regression",
@@ -240,7 +242,57 @@ class Seq2SeqEvaluation:
         return "\n".join(lines)
 
 
-AnyEvaluation = Evaluation | RegressionEvaluation | Seq2SeqEvaluation
+@dataclass
+class Panel:
+    """Something an evaluation shows, as data for ``deepscope.plots`` to draw: ``kind``
+    'images' (``data`` (N, C, H, W) in [0, 1], drawn as a grid of ``columns``, with optional
+    ``labels``) or 'scatter' (``data`` (N, 2) points coloured by integer ``labels`` named by
+    ``classes``)."""
+
+    name: str
+    title: str
+    caption: str
+    kind: str
+    data: np.ndarray = field(repr=False)
+    labels: list[str] | np.ndarray | None = field(default=None, repr=False)
+    columns: int = 8
+    classes: list[str] | None = None
+
+
+@dataclass
+class TaskEvaluation:
+    """Scores of a model whose task has no per-class table (reconstruction, generation,
+    density, pairs, CTC): ``scores`` by name, ``cards`` the (label, score name) pairs the
+    report shows first, ``lines`` notes for the text summary, ``panels`` what to draw."""
+
+    task: str
+    split: str
+    samples: int
+    loss: float
+    scores: dict[str, float]
+    cards: list[tuple[str, str]]
+    lines: list[str] = field(default_factory=list)
+    panels: list[Panel] = field(default_factory=list, repr=False)
+    higher_is_better: dict[str, bool] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "split": self.split,
+            "samples": self.samples,
+            "loss": self.loss,
+            **self.scores,
+            "cards": [list(card) for card in self.cards],
+            "notes": list(self.lines),
+        }
+
+    def text(self) -> str:
+        width = max((len(label) for label, _ in self.cards), default=0)
+        rows = [f"{label:<{width}}  {self.scores[key]:.4f}" for label, key in self.cards if key in self.scores]
+        return "\n".join(rows + ([""] + self.lines if self.lines else []))
+
+
+AnyEvaluation = Evaluation | RegressionEvaluation | Seq2SeqEvaluation | TaskEvaluation
 
 
 def evaluate_regression(
@@ -306,8 +358,14 @@ def evaluate_seq2seq(
 
 
 def evaluate_data(model: torch.nn.Module, data: Dataset, split: str = "test", batch_size: int = 256) -> AnyEvaluation:
-    """Evaluate ``model`` on one split of ``data`` with the scores of the data's task."""
+    """Evaluate ``model`` on one split of ``data`` with the scores of its task (the model's own,
+    see :func:`~deepscope.train.tasks.resolve_task`, else the data's)."""
+    from deepscope.train.tasks import resolve_task
+
     part = data.split(split)
+    task = resolve_task(model, data)
+    if hasattr(task, "evaluate"):
+        return task.evaluate(model, data, split, batch_size=batch_size)
     if data.task == "regression":
         return evaluate_regression(
             model,

@@ -35,7 +35,7 @@ from deepscope.train.finetune import freeze_norms, layer_groups, phase_schedule,
 from deepscope.train.optim import SCHEDULES, make_optimizer, make_schedule
 from deepscope.train.run import FORMAT_VERSION, Run, check_run_folder, fingerprint, next_run_dir
 from deepscope.train.schema import check_state
-from deepscope.train.tasks import Task, make_task
+from deepscope.train.tasks import Task, resolve_task
 
 __all__ = ["fit"]
 
@@ -84,7 +84,7 @@ def fit(
         raise invalid("recipe", "a deepscope Recipe or None", type(recipe).__name__)
     own = getattr(model, "default_recipe", None)
     recipe = (recipe or (own if isinstance(own, Recipe) else Recipe())).with_overrides(**overrides)
-    task = make_task(data.task)
+    task = resolve_task(model, data)  # the model's own task (an autoencoder's, a GAN's) or the data's
     monitor = recipe.monitor if len(data.val) else recipe.monitor.removeprefix("val_")
     metric = monitor.removeprefix("val_")
     if metric not in task.higher_is_better:
@@ -140,7 +140,7 @@ def fit(
         path = None
         if group.is_main:  # one run folder, written by rank 0 only
             path = _new_run_folder(out, runs_dir, model, data)
-            write_json(path / "config.json", _config(model, data, recipe, policy, speed, group))
+            write_json(path / "config.json", _config(model, data, recipe, policy, speed, group, task))
             for name, content in data.files.items():  # e.g. a text vocabulary, so the run can predict on raw text
                 write_json(path / name, content)
         path = group.broadcast(path)
@@ -323,7 +323,9 @@ def _new_run_folder(out: str | Path | None, runs_dir: str | Path, model: nn.Modu
     return path
 
 
-def _config(model: nn.Module, data: Dataset, recipe: Recipe, policy, speed: Speed, group: Group) -> dict[str, Any]:
+def _config(
+    model: nn.Module, data: Dataset, recipe: Recipe, policy, speed: Speed, group: Group, task: Task
+) -> dict[str, Any]:
     import numpy
 
     from deepscope import __version__
@@ -334,6 +336,7 @@ def _config(model: nn.Module, data: Dataset, recipe: Recipe, policy, speed: Spee
         "deepscope_version": __version__,
         "model": zoo_config or {"name": None, "class": f"{type(model).__module__}.{type(model).__qualname__}"},
         "data": {**data.describe(), "fingerprint": fingerprint(data)},
+        "task": task.name,  # the model's own task where it declares one, else the data's
         "recipe": recipe.to_dict(),
         "augment": policy.describe(),
         "speed": speed.to_dict(),  # where the run started; a resume may use another device
@@ -483,6 +486,19 @@ class _Step:
         dtype = self.speed.amp_dtype  # no context at all in fp32: entering one costs microseconds a step
         return torch.autocast(self.device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
+    def _update(self, loss: torch.Tensor, params, share: float) -> None:
+        """One optimizer step on ``loss``'s gradient with respect to ``params`` (None: all)."""
+        self.optimizer.zero_grad(set_to_none=True)
+        weighted = loss.float() * share if share != 1.0 else loss.float()
+        inputs = list(params) if params is not None else None
+        if self.scaler is not None:
+            self.scaler.scale(weighted).backward(inputs=inputs)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            weighted.backward(inputs=inputs)
+            self.optimizer.step()
+
     def __call__(
         self, net: nn.Module, xb: torch.Tensor, target: torch.Tensor, share: float = 1.0
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -490,6 +506,14 @@ class _Step:
         the global batch times the number of processes, which weights its loss so that DDP's
         average of the processes' gradients is the gradient of the global batch's mean loss
         even when the batch does not divide evenly."""
+        if self.task.custom_step:  # the task steps (a GAN: two networks, one update each)
+            with self.autocast():
+                output, loss = self.task.train_step(
+                    net, xb, target, lambda value, params: self._update(value, params, share)
+                )
+            if self.schedule is not None:
+                self.schedule.step()
+            return output, loss
         if self.speed.amp_dtype is None:
             output = net(xb)
             loss = self.task.loss(output, target)
@@ -591,8 +615,12 @@ def _evaluate_loss(model: nn.Module, step_fn: _Step, split, batch_size: int) -> 
     for xb, yb in _batches(split, max(batch_size, 256), None, pin=step_fn.pin, device=step_fn.device):
         xb, yb = step_fn.to_device(xb), step_fn.to_device(yb)
         with step_fn.autocast():
-            output = model(xb).float()
-        batch_loss = task.loss(output, yb) * len(yb)
+            if task.custom_step:
+                output, batch_loss = task.eval_step(model, xb, yb)
+                output, batch_loss = output.float(), batch_loss.float() * len(yb)
+            else:
+                output = model(xb).float()
+                batch_loss = task.loss(output, yb) * len(yb)
         loss_sum = batch_loss if loss_sum is None else loss_sum + batch_loss
         count += len(yb)
         for key, total in task.batch_sums(output, yb).items():

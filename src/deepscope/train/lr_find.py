@@ -23,7 +23,7 @@ from deepscope.errors import InvalidArgumentError, invalid
 from deepscope.recipe import Recipe
 from deepscope.train.devices import resolve_device
 from deepscope.train.optim import make_optimizer
-from deepscope.train.tasks import make_task
+from deepscope.train.tasks import resolve_task
 
 __all__ = ["LRFinder", "lr_find"]
 
@@ -68,7 +68,12 @@ def lr_find(
             f"The range test needs labelled batches; {data.name!r} is contrastive data (its pairs of views are "
             "made by the trainer). Run lr-find on the labelled data instead."
         )
-    task = make_task(data.task)
+    task = resolve_task(model, data)
+    if task.name == "generation":
+        raise InvalidArgumentError(
+            "The range test follows one loss as the rate grows; a GAN's two networks pull against each other, "
+            "so their losses say nothing about a good rate. Use the entry's recipe (lr=2e-4 for DCGAN-style nets)."
+        )
     x, y = data.train.tensors[:2]
     if not len(x):
         raise invalid("data", "a dataset with training samples", repr(data))
@@ -93,7 +98,8 @@ def lr_find(
             lr = start * factor**step
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            loss = task.loss(net(x[index].to(where)), y[index].to(where))
+            xb, yb = x[index].to(where), y[index].to(where)
+            loss = task.eval_step(net, xb, yb)[1] if task.custom_step else task.loss(net(xb), yb)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

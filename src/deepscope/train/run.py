@@ -68,7 +68,11 @@ class Run:
         by ``monitor``, or the last with the recipe's ``keep='last'``."""
         if self.config.get("recipe", {}).get("keep") == "last":
             return len(self.history)
-        return best_epoch(self.history, self.monitor, self.config.get("data", {}).get("task", "classification"))
+        return best_epoch(
+            self.history,
+            self.monitor,
+            self.config.get("task") or self.config.get("data", {}).get("task", "classification"),
+        )
 
     @property
     def best_value(self) -> float | None:

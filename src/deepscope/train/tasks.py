@@ -2,26 +2,105 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from deepscope.errors import UnknownNameError
+from deepscope.errors import InvalidArgumentError, UnknownNameError
 
-__all__ = ["Classification", "Contrastive", "Regression", "Seq2Seq", "Task", "forecast_scores", "make_task"]
+if TYPE_CHECKING:
+    from deepscope.data import Dataset
+
+__all__ = [
+    "TASKS",
+    "Classification",
+    "Contrastive",
+    "Regression",
+    "Seq2Seq",
+    "Task",
+    "Update",
+    "added_loss",
+    "forecast_scores",
+    "make_task",
+    "resolve_task",
+    "train_step",
+]
+
+# ``update(loss, params)``: one optimizer step on ``loss``'s gradient with respect to
+# ``params`` (None: every trainable parameter); other parameters keep their values.
+Update = Callable[[torch.Tensor, Iterable[nn.Parameter] | None], None]
 
 
 class Task:
     """Loss plus metrics. ``batch_sums`` returns per-batch *sums* (tensors, no sync) so an
-    epoch's metrics are exact means however the last batch is sized."""
+    epoch's metrics are exact means however the last batch is sized.
+
+    Most tasks are declared by their data (``Dataset.task``). A model may declare its own
+    (``model.task = 'reconstruction'``: an autoencoder learns from any images, a GAN from
+    labelled ones); :func:`resolve_task` then builds that task, and :meth:`prepare` checks the
+    data and reads what it needs from the model. A task whose step is more than "forward, loss,
+    one optimizer step" (a GAN's two networks, a VAE's extra loss) sets ``custom_step`` and
+    overrides :meth:`train_step`/:meth:`eval_step`; the trainer's fast path serves the rest.
+    A task with its own scores beyond loss and metrics defines ``evaluate(model, data, split,
+    batch_size)`` returning a :class:`~deepscope.train.evaluate.TaskEvaluation`."""
 
     name = "task"
     higher_is_better: dict[str, bool] = {}
+    custom_step = False
+    model_task = False  # declared by models (``model.task``) rather than by data
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
     def batch_sums(self, output: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         raise NotImplementedError
+
+    def prepare(self, model: nn.Module, data: Dataset) -> None:
+        """Check that ``data`` suits this task and ``model`` (raise a deepscope error if not)."""
+
+    def train_step(
+        self, net: nn.Module, x: torch.Tensor, target: torch.Tensor, update: Update
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One training step on a batch: returns (what ``batch_sums`` reads, the batch's mean
+        loss for the history). ``update`` applies gradients (see :data:`Update`)."""
+        output = net(x)
+        loss = self.loss(output, target)
+        update(loss, None)
+        return output, loss
+
+    def eval_step(self, net: nn.Module, x: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(what ``batch_sums`` reads, the batch's mean loss) without training."""
+        output = net(x)
+        return output, self.loss(output, target)
+
+
+def added_loss(net: nn.Module) -> torch.Tensor | float:
+    """The sum of the ``added_loss`` tensors the modules of ``net`` set in their last forward
+    pass (Keras' ``add_loss``): a VAE's KL divergence, for instance; 0.0 when there are none."""
+    total: torch.Tensor | float = 0.0
+    for module in net.modules():
+        extra = getattr(module, "added_loss", None)
+        if isinstance(extra, torch.Tensor):
+            total = total + extra
+    return total
+
+
+def train_step(
+    task: Task, net: nn.Module, x: torch.Tensor, target: torch.Tensor, optimizer: torch.optim.Optimizer
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of ``task`` on a batch with ``optimizer``, outside the trainer (tests, lessons)."""
+
+    def update(loss: torch.Tensor, params: Iterable[nn.Parameter] | None) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward(inputs=list(params) if params is not None else None)
+        optimizer.step()
+
+    net.train()
+    return task.train_step(net, x, target, update)
 
 
 class Classification(Task):
@@ -106,15 +185,38 @@ def forecast_scores(y_true: torch.Tensor, y_pred: torch.Tensor, *, scale: float 
     return scores
 
 
-_TASKS = {
+# Tasks of generative and other models live in their own modules, imported when asked for.
+TASKS: dict[str, type[Task] | str] = {
     "classification": Classification,
     "regression": Regression,
     "seq2seq": Seq2Seq,
     "contrastive": Contrastive,
+    "reconstruction": "deepscope.train.reconstruction:Reconstruction",
+    "density": "deepscope.train.reconstruction:Density",
+    "generation": "deepscope.train.generation:Generation",
+    "pairs": "deepscope.train.pairs:Pairs",
+    "ctc": "deepscope.train.ctc:CTC",
 }
 
 
 def make_task(name: str) -> Task:
-    if name not in _TASKS:
-        raise UnknownNameError("task", name, _TASKS)
-    return _TASKS[name]()
+    if name not in TASKS:
+        raise UnknownNameError("task", name, TASKS)
+    entry = TASKS[name]
+    if isinstance(entry, str):
+        module, _, cls = entry.partition(":")
+        entry = getattr(importlib.import_module(module), cls)
+    return entry()
+
+
+def resolve_task(model: nn.Module, data: Dataset) -> Task:
+    """The task ``model`` trains on ``data``: the model's own (``model.task``) when it declares
+    one, else the data's; prepared (checked against both)."""
+    name: Any = getattr(model, "task", None)
+    if name is None:
+        name = data.task
+    elif not isinstance(name, str):
+        raise InvalidArgumentError(f"`model.task` must be a task name (str). Received: model.task={name!r}")
+    task = make_task(name)
+    task.prepare(model, data)
+    return task
