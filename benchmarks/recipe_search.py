@@ -26,6 +26,7 @@ from dataclasses import fields
 from deepscope import runs, zoo
 from deepscope.data import spec_with_options
 from deepscope.recipe import Recipe, parse_value
+from deepscope.train import make_task
 
 RECIPE_FIELDS = {f.name: f.type for f in fields(Recipe)}
 
@@ -89,7 +90,8 @@ def main() -> None:
             }
             rows.append(row)
             print(json.dumps(row), flush=True)
-    higher = not rows[0]["monitor"].endswith(("loss", "mae"))
+    metric = rows[0]["monitor"].removeprefix("val_")
+    higher = make_task(zoo.info(args.model).task).higher_is_better.get(metric, not metric.endswith(("loss", "mae")))
     rows.sort(key=lambda r: -r["val_mean"] if higher else r["val_mean"])
     print(f"\n{args.model} on {args.data}: ranked by {rows[0]['monitor']} (validation split only)")
     for row in rows:

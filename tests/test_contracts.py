@@ -201,8 +201,9 @@ OUTPUT_CHECKS = {
     "generation": check_generator_samples_repeatably_in_the_data_range,
     "pairs": check_pairs_output_one_distance_per_pair,
     "ctc": check_ctc_outputs_logits_per_time_step,
+    "margin": check_classifier_outputs_one_logit_per_class,  # capsule lengths (N, classes), margin loss
 }
-STEPPED = {"reconstruction", "density", "generation", "pairs", "ctc"}  # tasks with their own step or loss
+STEPPED = {"reconstruction", "density", "generation", "pairs", "ctc", "margin"}  # tasks with their own step or loss
 
 
 def _zoo_checks(meta: ZooInfo) -> Iterator[Callable[[ZooInfo], None]]:

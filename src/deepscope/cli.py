@@ -478,7 +478,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides = _recipe_overrides(args)
     if args.resume:
         ignored = [f"--{name.replace('_', '-')}" for name in overrides] + (["MODEL"] if args.model else [])
-        ignored += [opt for opt, given in (("--out", args.out), ("--data", args.data != "digits")) if given]
+        ignored += [
+            opt
+            for opt, given in (("--out", args.out), ("--data", args.data != "digits"), ("--judge", args.judge))
+            if given
+        ]
         if ignored:
             raise invalid(
                 "--resume",
@@ -489,7 +493,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         if not args.model:
             raise invalid("model", "a zoo model name (see `deepscope zoo`)", args.model)
-        run = runs.train(args.model, args.data, **_run_kwargs(args))
+        run = runs.train(args.model, args.data, judge=args.judge, **_run_kwargs(args))
     return _finish_run(run, args)
 
 
@@ -499,6 +503,10 @@ def _test_line(metrics_path: Path) -> str:
 
     test = json.loads(metrics_path.read_text(encoding="utf-8")).get("test") or {}
     samples = f" on {test['samples']} samples" if "samples" in test else ""
+    cards = [card for card in test.get("cards") or [] if isinstance(test.get(card[1]), (int, float))]
+    if cards:  # a task evaluation (reconstruction, generation, pairs, CTC, ...): its first card
+        label, key = cards[0]
+        return f"Test {label} {test[key]:.4f}{samples} (the test split, scored once for the report)"
     if "accuracy" in test:
         return f"Test accuracy {test['accuracy']:.4f}{samples} (the test split, scored once for the report)"
     if test:
@@ -527,13 +535,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from deepscope import runs
     from deepscope.train import resolve_device
 
-    run = runs.open_run(args.run)
+    run = runs.open_run(args.run, judge=args.judge)
     run.model.to(resolve_device(args.device))
     result = run.evaluate(args.split)
     if args.json:
         _print(json.dumps(result.to_dict(), indent=2))
         return 0
-    _print(f"{run.name} on the {args.split} split ({len(result.y_true)} samples)\n")
+    samples = result.samples if hasattr(result, "samples") else len(result.y_true)
+    _print(f"{run.name} on the {args.split} split ({samples} samples)\n")
     _print(result.text())
     _print(f"\nWritten to {run.path / 'metrics.json'}")
     return 0
@@ -635,6 +644,70 @@ def _predict_forecast(run, args: argparse.Namespace) -> int:
             + ", ".join(f"{v:.4g}" for v in r["forecast"])
         )
     return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """A grid of images drawn from a GAN run, as one PNG."""
+    import torch
+
+    from deepscope import plots, runs
+    from deepscope.errors import InvalidArgumentError
+    from deepscope.train import resolve_device
+
+    run = runs.open_run(args.run, load_data=False)
+    task = run.config.get("task") or run.config["data"].get("task", "classification")
+    device = resolve_device(args.device)
+    model = run.model.to(device)
+    draw = getattr(model, "sample", None) if task == "density" else getattr(model, "generate", None)
+    if task not in ("generation", "density", "reconstruction") or not callable(draw):
+        raise InvalidArgumentError(
+            f"`deepscope generate` draws images from generative runs (dcgan, mnist_acgan, variational_autoencoder, "
+            f"pixelcnn); {args.run} is a {task} run of {run.config['model'].get('name')!r}."
+        )
+    if task != "generation":  # a VAE decodes codes from its prior; a PixelCNN samples pixel by pixel
+        if args.class_ is not None:
+            raise InvalidArgumentError(
+                f"`--class` must not be given: {args.run} models images without classes. Received: --class={args.class_}"
+            )
+        images = draw(args.n, generator=torch.Generator(device).manual_seed(args.seed))
+        out = Path(args.out) if args.out else run.path / "generated" / f"samples-seed{args.seed}.png"
+        title = f"{run.name}: {args.n} samples (seed {args.seed})"
+        _print(plots.save_figure(plots.image_grid_figure(images.float().cpu().numpy(), 8, None, title), out))
+        return 0
+    gan = model
+    classes = run.config["data"].get("classes") or [str(k) for k in range(gan.num_classes)]
+    labels, columns = None, 8
+    if args.class_ is not None:
+        if not gan.conditional:
+            raise InvalidArgumentError(
+                f"`--class` must not be given: {args.run} is an unconditional GAN (it cannot be asked for a class). "
+                f"Received: --class={args.class_}"
+            )
+        labels = torch.full((args.n,), _class_index(args.class_, classes[: gan.num_classes]))
+    elif gan.conditional:  # every class in turn: one column per class
+        labels, columns = torch.arange(args.n) % gan.num_classes, gan.num_classes
+    images = gan.generate(args.n, labels=labels, generator=torch.Generator().manual_seed(args.seed))
+    names = [classes[k] for k in labels.tolist()] if labels is not None and args.class_ is None else None
+    which = f" of class {classes[int(labels[0])]}" if args.class_ is not None else ""
+    stem = f"samples-seed{args.seed}" + (f"-class{args.class_}" if args.class_ is not None else "")
+    out = Path(args.out) if args.out else run.path / "generated" / f"{_safe_name(stem)}.png"
+    title = f"{run.name}: {args.n} samples{which} (seed {args.seed})"
+    _print(plots.save_figure(plots.image_grid_figure(images.cpu().numpy(), columns, names, title), out))
+    return 0
+
+
+def _class_index(text: str, classes: list[str]) -> int:
+    """A class given by name or index, as ``--class`` takes it."""
+    if text in classes:
+        return classes.index(text)
+    if text.strip().isdigit() and int(text) < len(classes):
+        return int(text)
+    from deepscope.errors import InvalidArgumentError
+
+    shown = ", ".join(classes[:12]) + (", ..." if len(classes) > 12 else "")
+    raise InvalidArgumentError(
+        f"`--class` must be a class name ({shown}) or an index in [0, {len(classes) - 1}]. Received: --class={text}"
+    )
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -1253,6 +1326,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default="digits", metavar="SPEC", help="data spec, e.g. digits, mnist:PATH")
     _add_run_options(p)
     p.add_argument("--resume", type=run_folder, metavar="RUN", help="continue an interrupted run folder")
+    p.add_argument(
+        "--judge",
+        type=run_folder,
+        metavar="RUN",
+        help="GANs: a classifier run of the same images that scores the samples after every epoch "
+        "(Fréchet distance of its features, classifier score); recorded for evaluate and report",
+    )
     p.set_defaults(func=cmd_train)
 
     p = _command(
@@ -1409,6 +1489,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", choices=("train", "val", "test"), help="which split to score")
     _add_device_option(p)
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
+    p.add_argument(
+        "--judge",
+        type=run_folder,
+        metavar="RUN",
+        help="GANs: the classifier run that scores the samples (default: the one recorded when training)",
+    )
     p.set_defaults(func=cmd_evaluate)
 
     p = _command(
@@ -1445,6 +1531,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("run", type=run_folder, help="run folder")
     p.set_defaults(func=cmd_report)
+
+    p = _command(
+        sub,
+        "generate",
+        "draw images from a generative run into a PNG grid",
+        "draw images from a generative run (dcgan, mnist_acgan, variational_autoencoder, pixelcnn) into one PNG "
+        "grid and print its path; "
+        "the same --seed draws the same images. A class-conditional GAN draws --class, else every "
+        "class in turn (one column each).",
+    )
+    p.add_argument("run", type=run_folder, help="run folder")
+    p.add_argument("--n", type=_int_in(1, 400), default=64, help="images to draw")
+    p.add_argument(
+        "--class", dest="class_", metavar="CLASS", help="class-conditional GANs: the class, by name or index"
+    )
+    p.add_argument("--seed", type=_int_in(0, 2**32 - 1), default=0, help="seed of the latent codes")
+    p.add_argument("--out", type=output_file, metavar="FILE", help="PNG to write (default: RUN/generated/...)")
+    _add_device_option(p)
+    p.set_defaults(func=cmd_generate)
 
     # Commands added by later features register below this line (one _command block each).
     p = _command(

@@ -37,6 +37,7 @@ __all__ = [
     "learning_curve",
     "list_runs",
     "load_data",
+    "open_judge",
     "open_run",
     "pretrain",
     "resume",
@@ -57,6 +58,7 @@ def train(
     *,
     val_fraction: float = 0.1,
     download: bool = False,
+    judge: str | Path | None = None,
     **fit_kwargs: Any,
 ) -> Run:
     """Train zoo entry ``model`` on the data spec ``data`` -- what ``deepscope train`` does:
@@ -64,13 +66,50 @@ def train(
     vocabulary size) unless the spec sets them, the model is built with the recipe's seed,
     and :func:`fit` trains it with the entry's recipe. ``fit_kwargs`` are :func:`fit`'s
     keywords (``out``, ``runs_dir``, ``progress``, ``callbacks``) and recipe overrides
-    (``epochs=``, ``lr=``, ``seed=``, ...)."""
+    (``epochs=``, ``lr=``, ``seed=``, ...). ``judge``: for a GAN, a classifier run folder of
+    the same images (:func:`open_judge`) that scores the samples after every epoch; its path
+    is recorded in config.json, so evaluations and the report of the run use it too."""
     entry = zoo.info(model)
     recipe_fields = set(Recipe.__dataclass_fields__)
     recipe = entry.recipe.with_overrides(**{k: v for k, v in fit_kwargs.items() if k in recipe_fields})
     other = {k: v for k, v in fit_kwargs.items() if k not in recipe_fields}
     dataset = data_module.load(data_spec(model, data), val_fraction=val_fraction, seed=recipe.seed, download=download)
-    return fit(zoo.create(model, data=dataset, seed=recipe.seed), dataset, recipe, **other)
+    net = zoo.create(model, data=dataset, seed=recipe.seed)
+    if judge is not None:
+        other["callbacks"] = [*other.get("callbacks", ()), _judging(net, judge, dataset)]
+    return fit(net, dataset, recipe, **other)
+
+
+def open_judge(path: str | Path, data: Dataset | None = None) -> torch.nn.Module:
+    """The classifier of run folder ``path`` as a judge of generated images
+    (``deepscope.train.quality``: classifier score, Fréchet distance of its features); with
+    ``data``, checked to read that data's images."""
+    path = Path(path)
+    config = check_run_folder(path)
+    task = config.get("task") or config["data"].get("task", "classification")
+    if task != "classification" or config["data"]["kind"] != "image":
+        raise RunError(f"A judge must be an image classifier run; {path} is a {config['data']['kind']} {task} run.")
+    if data is not None and list(data.input_shape) != config["data"]["input_shape"]:
+        raise RunError(
+            f"The judge {path} reads images of shape {config['data']['input_shape']}; {data.name!r} holds "
+            f"{list(data.input_shape)}."
+        )
+    return open_run(path, load_data=False).model
+
+
+def _judging(gan: torch.nn.Module, judge: str | Path, data: Dataset) -> Any:
+    """The callback that scores ``gan``'s samples with the judge at ``judge`` after every epoch
+    (against the validation images, else the training images); the judge's path goes into
+    ``gan.zoo_config`` (so config.json) for evaluations and resumes."""
+    from deepscope.train.quality import SampleQuality
+
+    if getattr(gan, "task", None) != "generation":
+        raise invalid("judge", "None: only generative models (GANs) are judged", str(judge))
+    path = Path(judge).resolve()
+    model = open_judge(path, data)
+    gan.zoo_config["judge"] = str(path)
+    real = data.val.tensors[0] if len(data.val) else data.train.tensors[0]
+    return SampleQuality(model, real)
 
 
 def finetune(
@@ -240,7 +279,10 @@ def resume(path: str | Path, **kwargs: Any) -> Run:
         source = Path(zoo_config["transfer"])
         _transfer(open_run(source, load_data=False).model, model, source)
         model.zoo_config["transfer"] = zoo_config["transfer"]
-    return fit(model, load_data(config, check=False), recipe, out=path, resume=True, **kwargs)
+    data = load_data(config, check=False)
+    if isinstance(zoo_config.get("judge"), str):  # a judged GAN: its epochs go on being scored
+        kwargs["callbacks"] = [*kwargs.get("callbacks", ()), _judging(model, zoo_config["judge"], data)]
+    return fit(model, data, recipe, out=path, resume=True, **kwargs)
 
 
 def _create(
@@ -267,12 +309,18 @@ def _create(
 
 
 def open_run(
-    path: str | Path, *, data: Dataset | None = None, load_data: bool = True, model: torch.nn.Module | None = None
+    path: str | Path,
+    *,
+    data: Dataset | None = None,
+    load_data: bool = True,
+    model: torch.nn.Module | None = None,
+    judge: str | Path | None = None,
 ) -> Run:
     """Open run folder ``path``: rebuild its model (zoo entries) or use ``model`` (any other
     nn.Module), load the best weights, and reload its data from the recorded spec (the same
     split; a warning when the data has changed since) unless ``data`` is given or
-    ``load_data=False``."""
+    ``load_data=False``. A GAN run gets its judge (:func:`open_judge`) for evaluation: the
+    classifier run ``judge``, else the one its config.json records (a warning if it is gone)."""
     path = Path(path)
     config = check_run_folder(path)
     if model is None:
@@ -292,11 +340,34 @@ def open_run(
     model.eval()
     if data is None and load_data:
         data = globals()["load_data"](config)
+    recorded = config["model"].get("judge")
+    if judge is not None or isinstance(recorded, str):
+        _attach_judge(model, path, config, judge, recorded)
     folder = last_checkpoint(path)
     state = check_state(read_json(folder / "state.json"), folder / "state.json") if folder else None
     history = state["history"] if state else []
     stopped = bool(state and state.get("stopped") and state["epoch"] < config["recipe"]["epochs"])
     return Run(path=path, model=model, data=data, config=config, history=history, stopped_early=stopped)
+
+
+def _attach_judge(
+    model: torch.nn.Module, path: Path, config: dict[str, Any], given: str | Path | None, recorded: Any
+) -> None:
+    """Give a GAN run's model the judge ``given``, else the ``recorded`` one if it still exists."""
+    from deepscope.train.quality import attach_judge
+
+    if config.get("task") != "generation":
+        if given is not None:
+            raise invalid("judge", f"None: {path} is not a generative run (its task is {config.get('task')!r})", given)
+        return
+    if given is None and not Path(recorded).is_dir():
+        warnings.warn(
+            f"Run {path} was judged by {recorded}, which is gone: its evaluations leave out the classifier score "
+            "and the Fréchet distance (pass another judge: --judge RUN).",
+            stacklevel=3,
+        )
+        return
+    attach_judge(model, open_judge(given if given is not None else recorded))
 
 
 def load_data(config: dict[str, Any], *, check: bool = True) -> Dataset:

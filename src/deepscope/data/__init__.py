@@ -1,15 +1,18 @@
 """Datasets: one spec for every source (built-in, files, downloads, arrays)."""
 
+from deepscope.data import binarize as binarize  # registers 'binarized'
 from deepscope.data import builtin as builtin  # registers 'digits'
 from deepscope.data import cifar as cifar  # registers 'cifar10'
 from deepscope.data import folders as folders  # registers 'images'
 from deepscope.data import forecast as forecast  # registers 'series'
 from deepscope.data import idx as idx  # registers 'mnist', 'fashion-mnist'
+from deepscope.data import pairs as pairs  # registers 'pairs'
 from deepscope.data import pretext as pretext  # registers 'rotations'
 from deepscope.data import shortcut as shortcut  # registers 'shortcut'
 from deepscope.data import synthetic as synthetic  # registers 'addition', 'moving_squares'
 from deepscope.data import text as text  # registers 'text', 'imdb'
 from deepscope.data import ucr as ucr  # registers 'ucr'
+from deepscope.data import words as words  # registers 'words'
 from deepscope.data.arrays import from_arrays as from_arrays
 from deepscope.data.augment import preview as augment_preview
 from deepscope.data.catalog import DATASETS as DATASETS

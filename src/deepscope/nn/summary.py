@@ -73,6 +73,8 @@ def summary(model: nn.Module, input_shape: tuple[int, ...], dtype: torch.dtype |
     try:
         with torch.no_grad():
             model(torch.zeros((2, *input_shape), dtype=dtype))
+            if getattr(model, "task", None) == "generation":  # a GAN's forward is its discriminator: draw too
+                model.generate(2, generator=torch.Generator().manual_seed(0))
     finally:
         for h in hooks:
             h.remove()

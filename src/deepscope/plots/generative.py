@@ -33,10 +33,9 @@ def image_grid_figure(
     n, c, h, w = images.shape
     columns = max(1, min(int(columns), n))
     rows = math.ceil(n / columns)
-    scale = 0.9 if labels is not None else min(0.6, 9 / columns)
-    fig = new_figure(
-        columns * scale + 0.2, rows * scale * (1.25 if labels is not None else 1) + (0.4 if title else 0.1)
-    )
+    scale = (0.9 if labels is not None else min(0.6, 9 / columns)) * max(1.0, w / h) ** 0.5  # a cell's width (in)
+    cell = scale * h / w + (0.25 if labels is not None else 0)  # a cell's height: the image, then its label
+    fig = new_figure(columns * scale + 0.2, rows * cell + (0.4 if title else 0.1))
     if labels is None:  # one mosaic: one image per cell, no axes between them
         mosaic = np.zeros((rows * h, columns * w, c), dtype=np.float32)
         for i, image in enumerate(images):

@@ -121,6 +121,7 @@ def render_report(run: Run) -> str:
         )
     if evaluation is not None:
         sections.extend(_prediction_sections(evaluation, run.data, figures_dir))
+    sections.extend(_training_samples(run_path, figures_dir))
     if isinstance(evaluation, Evaluation) and run.model is not None:
         sections.append(_interpretation_section(run, evaluation, figures_dir))
     sections.extend(extras)
@@ -224,6 +225,45 @@ def _score_cards(test: dict[str, Any] | None) -> list[tuple[str, str]]:
 
 def _mae(scores: dict[str, Any]) -> str:
     return f"MAE {scores['mae']:.4g}" + (f", MASE {scores['mase']:.3f}" if "mase" in scores else "")
+
+
+SAMPLE_EPOCHS = 4  # epochs whose sample grids the report draws: the first, the last, and evenly between
+
+
+def _training_samples(run_path: Path, figures_dir: Path) -> list[Section]:
+    """A generative run's samples after chosen epochs (``samples/epoch_NNN.safetensors``,
+    written by ``deepscope.train.quality.SampleQuality``), so the report shows them improve."""
+    from deepscope.plots import image_grid_figure, save_figure
+    from deepscope.train.quality import read_sample_grid
+
+    files = sorted((run_path / "samples").glob("epoch_*.safetensors")) if (run_path / "samples").is_dir() else []
+    files = [f for f in files if f.is_file()]
+    if not files:
+        return []
+    picks = sorted({round(i * (len(files) - 1) / max(SAMPLE_EPOCHS - 1, 1)) for i in range(SAMPLE_EPOCHS)})
+    figures = []
+    for index in picks:
+        try:
+            images, _, meta = read_sample_grid(files[index])
+        except Exception as error:  # a damaged grid file is reported, not drawn
+            raise RunError(f"{files[index]} is damaged ({error}); delete it to draw the report.") from error
+        epoch = meta.get("epoch", files[index].stem.removeprefix("epoch_"))
+        columns = int(meta["columns"]) if str(meta.get("columns", "")).isdigit() else 8
+        png = save_figure(
+            image_grid_figure(images.numpy()[:400], columns=columns, title=f"epoch {epoch}"),
+            figures_dir / f"samples_epoch_{int(epoch):03d}.png"
+            if str(epoch).isdigit()
+            else figures_dir / "samples.png",
+        )
+        figures.append(_embed(png, f"Samples after epoch {epoch} (the same latent codes every epoch)."))
+    return [
+        Section(
+            "Samples during training",
+            "The generator's samples after the first epoch, the last, and between (one row per class for a "
+            "conditional model); each epoch draws the same latent codes, so changes are the training's doing.",
+            figures,
+        )
+    ]
 
 
 def _prediction_sections(evaluation: AnyEvaluation, data: Dataset, figures_dir: Path) -> list[Section]:

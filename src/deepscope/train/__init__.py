@@ -26,6 +26,7 @@ from deepscope.train.lr_find import LRFinder as LRFinder
 from deepscope.train.lr_find import lr_find as lr_find
 from deepscope.train.optim import OPTIMIZERS as OPTIMIZERS
 from deepscope.train.optim import SCHEDULES as SCHEDULES
+from deepscope.train.quality import SampleQuality as SampleQuality
 from deepscope.train.run import Run as Run
 from deepscope.train.tasks import Task as Task
 from deepscope.train.tasks import make_task as make_task
@@ -46,6 +47,7 @@ __all__ = [
     "ProgressBar",
     "RegressionEvaluation",
     "Run",
+    "SampleQuality",
     "SealedTestSplitError",
     "Seq2SeqEvaluation",
     "Speed",

@@ -101,6 +101,11 @@ def fit(
         device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"  # one GPU per process
     speed = resolve_speed(model, device, precision=precision, compile=compile, channels_last=channels_last)
     group = current_group(torch.device(speed.device).type)  # several processes when started by torchrun
+    if group.active and not task.distributed:
+        raise RunError(
+            f"The {task.name} task trains in one process: its networks step separately, outside the gradient "
+            f"averaging of DistributedDataParallel. Start it without torchrun/--nproc."
+        )
     model.to(torch.device(speed.device))  # before the optimizer and its saved state are loaded
     if speed.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -227,8 +232,11 @@ def fit(
             if group.is_main:
                 save_checkpoint(path, model, optimizer, schedule, progress_state)
                 _write_history(path / "history.csv", state.history)
-            for cb in all_callbacks:
+            keys = len(logs)
+            for cb in all_callbacks:  # after the save: a crash here keeps the epoch
                 cb.on_epoch_end(state, logs)
+            if len(logs) != keys and group.is_main:  # a callback scored the epoch (a GAN's judge): keep its scores
+                _write_history(path / "history.csv", state.history)
     except KeyboardInterrupt:
         raise _interrupted(path, model, state.epoch) from None
     finally:

@@ -25,16 +25,18 @@ def make_optimizer(
 ) -> torch.optim.Optimizer:
     """Build optimizer ``name``: 'sgd' (with Nesterov-free momentum), 'adam', 'adamw',
     'rmsprop' or 'adadelta' (Keras' mnist_cnn choice; its ``lr`` is a scale, 1.0 by convention).
-    ``params`` may be parameter groups (dicts with ``params`` and their own ``lr``)."""
+    ``params`` may be parameter groups (dicts with ``params`` and their own ``lr``).
+    ``momentum`` is SGD's momentum and Adam/AdamW's beta1 (0.9 both by default; GANs train
+    with beta1 0.5, Radford et al. 2016)."""
     if not isinstance(lr, (int, float)) or lr <= 0:
         raise invalid("lr", "a positive number", lr)
     key = name.lower()
     if key == "sgd":
         return _fused(torch.optim.SGD, params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     if key == "adam":
-        return _fused(torch.optim.Adam, params, lr=lr, weight_decay=weight_decay)
+        return _fused(torch.optim.Adam, params, lr=lr, weight_decay=weight_decay, betas=(momentum, 0.999))
     if key == "adamw":
-        return _fused(torch.optim.AdamW, params, lr=lr, weight_decay=weight_decay)
+        return _fused(torch.optim.AdamW, params, lr=lr, weight_decay=weight_decay, betas=(momentum, 0.999))
     if key == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
     if key == "adadelta":

@@ -94,13 +94,15 @@ class Reconstruction(Task):
     @torch.inference_mode()
     def evaluate(self, model: nn.Module, data: Dataset, split: str = "test", batch_size: int = 256) -> TaskEvaluation:
         """Nats per image, PSNR of the reconstructions and, for a denoiser, of its noisy inputs;
-        for a VAE the ELBO and its two terms; panels of inputs and reconstructions, and for a
+        for a VAE (a model with ``elbo_terms(x, generator)``) the ELBO and its two terms, for one
+        code drawn per image (PSNR and pictures use the posterior mean); panels of inputs and reconstructions, and for a
         2-D latent space the latent map and the decoded manifold."""
         x, labels = _split_tensors(data, split)
         was_training = model.training
         model.eval()
         device = device_of(model)
         generator = torch.Generator(device).manual_seed(EVAL_SEED)
+        elbo_terms = getattr(model, "elbo_terms", None)  # a VAE: the ELBO with a code drawn from the posterior
         nll, added, out_psnr, in_psnr = [], [], [], []
         shown_inputs, shown_outputs = None, None
         try:
@@ -108,9 +110,13 @@ class Reconstruction(Task):
                 xb = x[start : start + batch_size].to(device)
                 inputs = self.corrupt(xb, generator) if self.corrupt is not None else xb
                 logits = model(inputs).float()
-                extra = added_loss(model)
-                nll.append(bernoulli_nll(logits, xb).cpu())
-                added.append(float(extra) * len(xb))
+                if callable(elbo_terms):
+                    rec, kl = elbo_terms(xb, generator)
+                    nll.append(rec.float().cpu())
+                    added.append(float(kl.float().sum()))
+                else:
+                    nll.append(bernoulli_nll(logits, xb).cpu())
+                    added.append(float(added_loss(model)) * len(xb))
                 out_psnr.append(psnr(torch.sigmoid(logits), xb).cpu())
                 in_psnr.append(psnr(inputs, xb).cpu())
                 if shown_inputs is None:

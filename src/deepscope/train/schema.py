@@ -52,7 +52,7 @@ class DataConfig(_Strict):
     name: str
     spec: str
     kind: Literal["image", "series", "text", "sequence"]
-    task: Literal["classification", "regression", "seq2seq", "contrastive"] = "classification"
+    task: Literal["classification", "regression", "seq2seq", "contrastive", "pairs", "ctc"] = "classification"
     input_shape: list[int]
     classes: list[str] | None = None
     sizes: dict[str, int] = Field(default_factory=dict)
@@ -64,6 +64,21 @@ class Config(_Strict):
     format: int
     model: ModelConfig
     data: DataConfig
+    task: (
+        Literal[
+            "classification",
+            "regression",
+            "seq2seq",
+            "contrastive",
+            "reconstruction",
+            "density",
+            "generation",
+            "pairs",
+            "ctc",
+            "margin",
+        ]
+        | None
+    ) = None  # the task trained (deepscope >= 0.12); before, always the data's
     recipe: dict[str, Any]
     augment: dict[str, str | int] | None = None  # the resolved policy (deepscope >= 0.10)
 

@@ -52,6 +52,7 @@ class Task:
     higher_is_better: dict[str, bool] = {}
     custom_step = False
     model_task = False  # declared by models (``model.task``) rather than by data
+    distributed = True  # trains under DDP (several processes); False: one process only
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -196,6 +197,7 @@ TASKS: dict[str, type[Task] | str] = {
     "generation": "deepscope.train.generation:Generation",
     "pairs": "deepscope.train.pairs:Pairs",
     "ctc": "deepscope.train.ctc:CTC",
+    "margin": "deepscope.train.capsules:Margin",
 }
 
 

@@ -159,7 +159,8 @@ def _materialise(model: nn.Module, name: str, in_shape: tuple[int, ...], num_cla
             f"Model {name!r} cannot take inputs of shape {in_shape}: {str(error).splitlines()[0]}"
         ) from error
     model.train(was_training)
-    if isinstance(out, torch.Tensor) and out.ndim == 2 and out.shape[1] != num_classes:
+    declares_task = getattr(model, "task", None) is not None  # its task checks its outputs (a GAN's: (N, 1 + K))
+    if isinstance(out, torch.Tensor) and out.ndim == 2 and out.shape[1] != num_classes and not declares_task:
         raise InvalidArgumentError(
             f"Model {name!r} outputs {out.shape[1]} values per sample, expected num_classes={num_classes}."
         )
