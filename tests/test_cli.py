@@ -161,6 +161,18 @@ def test_datasets_lists_kinds_and_checks_a_spec(capsys):
     assert main(["datasets", "--check", "digits"]) == 0
     out = capsys.readouterr().out
     assert '"input_shape": [\n    1,\n    8,\n    8\n  ]' in out and "First training sample" in out
+    assert "label 0 (0)" in out
+
+
+def test_datasets_check_describes_sequence_and_pair_targets(capsys):
+    from deepscope.data import load
+
+    assert main(["datasets", "--check", "words?train=20&test=5"]) == 0
+    first = load("words?train=20&test=5").train[0][1]  # the label sequence of the first word image
+    values = ", ".join(str(int(v)) for v in first[:8])
+    assert f"target {tuple(first.shape)} torch.int64: [{values}" in capsys.readouterr().out
+    assert main(["datasets", "--check", "pairs:digits?per_class=20"]) == 0
+    assert "x (2, 1, 8, 8)" in capsys.readouterr().out
 
 
 def test_help_lists_the_commands():
@@ -358,3 +370,30 @@ def test_simclr_pretraining_then_a_cached_finetune(tmp_path, capsys):
     assert main([*args, "--out", str(tuned), "--quiet", "--no-report"]) == 0
     recipe = json.loads((tuned / "config.json").read_text())["recipe"]
     assert recipe["cache_features"] is True and recipe["freeze_epochs"] == 2
+
+
+def test_model_arguments_from_the_command_line_shape_the_run_and_its_reopening(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["train", "mlp", "--arg", "hidden=24", "--epochs", "1", "--out", str(out), "--quiet", "--no-report"]
+    assert main(args) == 0
+    from deepscope import open_run
+
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["kwargs"] == {"hidden": 24}
+    run = open_run(out, load_data=False)
+    assert sum(p.numel() for p in run.model.parameters()) == 64 * 24 + 24 + 24 * 10 + 10  # digits: 8x8 -> 24 -> 10
+    assert main(["zoo", "--summary", "mlp"]) == 0
+    assert "Arguments (`deepscope train MODEL --arg NAME=VALUE`): hidden=128" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("arg", "message"),
+    [
+        ("hiden=24", "Unknown argument of mlp 'hiden'. Did you mean 'hidden'?"),
+        ("24", "`--arg` must be NAME=VALUE, a model builder argument (e.g. --arg depth=56). Received: --arg='24'"),
+    ],
+)
+def test_bad_model_arguments_are_named(tmp_path, capsys, arg, message):
+    assert main(["train", "mlp", "--arg", arg, "--out", str(tmp_path / "run"), "--quiet"]) != 0
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

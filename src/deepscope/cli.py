@@ -11,6 +11,7 @@ the traceback instead).
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 import re
@@ -226,17 +227,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _target_text(y: Any, classes: Sequence[str] | None) -> str:
+    """A sample's target in words: a class label (with its name), a number, or a sequence
+    (a CTC transcription, a forecast horizon): its shape and first values."""
+    if y.ndim == 0 and not y.dtype.is_floating_point:
+        name = f" ({classes[int(y)]})" if classes and 0 <= int(y) < len(classes) else ""
+        return f"label {int(y)}{name}"
+    if y.ndim == 0:
+        return f"target {float(y):.4g}"
+    values = ", ".join(f"{float(v):.4g}" for v in y.flatten()[:8]) + (", ..." if y.numel() > 8 else "")
+    return f"target {tuple(y.shape)} {y.dtype}: [{values}]"
+
+
 def cmd_datasets(args: argparse.Namespace) -> int:
     from deepscope.data import DATASETS, load
 
     if args.check:
         data = load(args.check, download=args.download)
         _print(json.dumps(data.describe(), indent=2))
-        x, y = data.train[0]
-        _print(
-            f"First training sample: x {tuple(x.shape)} {x.dtype} in [{float(x.min()):.3g}, {float(x.max()):.3g}], "
-            f"label {int(y)}" + (f" ({data.classes[int(y)]})" if data.classes else "")
-        )
+        if len(data.train):
+            sample = data.train[0]
+            x, y = sample[0], sample[-1]
+            _print(
+                f"First training sample: x {tuple(x.shape)} {x.dtype} in [{float(x.min()):.3g}, {float(x.max()):.3g}], "
+                + _target_text(y, data.classes)
+            )
         return 0
     _print(f"{'name':<14} {'kind':<8} {'spec':<26} what")
     for entry in DATASETS:
@@ -270,6 +285,13 @@ def cmd_zoo(args: argparse.Namespace) -> int:
             model = zoo.create(name, in_shape=in_shape, **zoo.info(name).example_kwargs)
         _print(summary(model, in_shape))
         recipe = zoo.info(name).recipe
+        defaults = [
+            f"{param.name}={param.default!r}"
+            for param in inspect.signature(zoo.MODELS.get(name).builder).parameters.values()
+            if param.name not in ("in_shape", "num_classes") and param.default is not param.empty
+        ]
+        if defaults:
+            _print("Arguments (`deepscope train MODEL --arg NAME=VALUE`): " + ", ".join(defaults))
         _print(
             "Recipe (what `deepscope train` uses; override with its options): "
             + ", ".join(f"{key}={value}" for key, value in recipe.to_dict().items())
@@ -480,7 +502,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         ignored = [f"--{name.replace('_', '-')}" for name in overrides] + (["MODEL"] if args.model else [])
         ignored += [
             opt
-            for opt, given in (("--out", args.out), ("--data", args.data != "digits"), ("--judge", args.judge))
+            for opt, given in (
+                ("--out", args.out),
+                ("--data", args.data != "digits"),
+                ("--judge", args.judge),
+                ("--arg", args.arg),
+            )
             if given
         ]
         if ignored:
@@ -493,8 +520,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         if not args.model:
             raise invalid("model", "a zoo model name (see `deepscope zoo`)", args.model)
-        run = runs.train(args.model, args.data, judge=args.judge, **_run_kwargs(args))
+        model_args = _model_args(args.arg)
+        run = runs.train(args.model, args.data, judge=args.judge, model_args=model_args, **_run_kwargs(args))
     return _finish_run(run, args)
+
+
+def _model_args(items: list[str] | None) -> dict[str, Any]:
+    """``--arg depth=56 --arg version=2`` as {"depth": 56, "version": 2}."""
+    from deepscope.errors import invalid
+    from deepscope.recipe import parse_value
+
+    parsed: dict[str, Any] = {}
+    for item in items or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise invalid("--arg", "NAME=VALUE, a model builder argument (e.g. --arg depth=56)", item)
+        parsed[name.strip()] = parse_value(value)
+    return parsed
 
 
 def _test_line(metrics_path: Path) -> str:
@@ -1326,6 +1368,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default="digits", metavar="SPEC", help="data spec, e.g. digits, mnist:PATH")
     _add_run_options(p)
     p.add_argument("--resume", type=run_folder, metavar="RUN", help="continue an interrupted run folder")
+    p.add_argument(
+        "--arg",
+        action="append",
+        metavar="NAME=VALUE",
+        help="an argument of the model's builder, e.g. --arg depth=56 --arg version=2 for cifar10_resnet "
+        "(repeatable; `deepscope zoo --summary MODEL` lists them); recorded in the run folder",
+    )
     p.add_argument(
         "--judge",
         type=run_folder,

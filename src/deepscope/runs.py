@@ -59,6 +59,7 @@ def train(
     val_fraction: float = 0.1,
     download: bool = False,
     judge: str | Path | None = None,
+    model_args: dict[str, Any] | None = None,
     **fit_kwargs: Any,
 ) -> Run:
     """Train zoo entry ``model`` on the data spec ``data`` -- what ``deepscope train`` does:
@@ -68,16 +69,39 @@ def train(
     keywords (``out``, ``runs_dir``, ``progress``, ``callbacks``) and recipe overrides
     (``epochs=``, ``lr=``, ``seed=``, ...). ``judge``: for a GAN, a classifier run folder of
     the same images (:func:`open_judge`) that scores the samples after every epoch; its path
-    is recorded in config.json, so evaluations and the report of the run use it too."""
+    is recorded in config.json, so evaluations and the report of the run use it too.
+    ``model_args``: the builder's own arguments (``{"depth": 56, "version": 2}`` for
+    ``cifar10_resnet``; ``deepscope zoo --summary MODEL`` lists them), recorded in config.json
+    so the run reopens with the same architecture."""
     entry = zoo.info(model)
+    model_args = check_model_args(model, model_args)
     recipe_fields = set(Recipe.__dataclass_fields__)
     recipe = entry.recipe.with_overrides(**{k: v for k, v in fit_kwargs.items() if k in recipe_fields})
     other = {k: v for k, v in fit_kwargs.items() if k not in recipe_fields}
     dataset = data_module.load(data_spec(model, data), val_fraction=val_fraction, seed=recipe.seed, download=download)
-    net = zoo.create(model, data=dataset, seed=recipe.seed)
+    net = zoo.create(model, data=dataset, seed=recipe.seed, **model_args)
     if judge is not None:
         other["callbacks"] = [*other.get("callbacks", ()), _judging(net, judge, dataset)]
     return fit(net, dataset, recipe, **other)
+
+
+def check_model_args(model: str, model_args: dict[str, Any] | None) -> dict[str, Any]:
+    """``model_args`` checked against zoo entry ``model``'s builder: a dict whose keys are
+    arguments of the builder (not the shapes, which come from the data)."""
+    if model_args is None:
+        return {}
+    if not isinstance(model_args, dict):
+        raise invalid("model_args", "a dict of the model builder's arguments", model_args)
+    builder_args = _builder_args(model)
+    for name in model_args:
+        if name not in builder_args:
+            raise UnknownNameError(f"argument of {model}", str(name), builder_args)
+    return dict(model_args)
+
+
+def _builder_args(model: str) -> set[str]:
+    """The arguments of zoo entry ``model``'s builder that a user may set (not the shapes)."""
+    return set(inspect.signature(zoo.MODELS.get(model).builder).parameters) - {"in_shape", "num_classes"}
 
 
 def open_judge(path: str | Path, data: Dataset | None = None) -> torch.nn.Module:
@@ -475,7 +499,7 @@ def tune(
     if not len(dataset.val):
         raise invalid("val_fraction", "> 0: a search needs a validation split to score trials", val_fraction)
     space = dict(space) if space is not None else default_space(model, dataset)
-    builder_args = set(inspect.signature(zoo.MODELS.get(model).builder).parameters) - {"in_shape", "num_classes"}
+    builder_args = _builder_args(model)
     for name in space:
         arg = name.removeprefix("model.")
         if name.startswith("model.") and arg not in builder_args:

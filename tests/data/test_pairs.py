@@ -47,3 +47,13 @@ def test_pairs_refuse_data_without_classes_and_nested_pairs():
         data_module.load("pairs:pairs:digits")
     with pytest.raises(DataError, match="at least 2 classes"):
         make_pairs(torch.rand(4, 1, 2, 2), torch.zeros(4, dtype=torch.long), torch.Generator())
+
+
+def test_a_pairs_spec_selects_the_wrapped_images_with_per_class_and_classes():
+    paired = data_module.load("pairs:digits?per_class=20&classes=0,1,2")
+    assert paired.info["pairs"]["classes"] == ["0", "1", "2"]
+    # 20 images per class, 2 to validation: 3 classes x (18 - 1) anchors x (same, different)
+    assert len(paired.train) == 3 * 17 * 2
+    assert torch.equal(data_module.load(paired.spec).train.tensors[0], paired.train.tensors[0])  # a run reloads it
+    with pytest.raises(DataError, match=r"The val split of 'digits': .* class \d has 1\."):
+        data_module.load("pairs:digits?per_class=5")

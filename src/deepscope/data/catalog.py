@@ -27,12 +27,16 @@ def register_dataset(
     needs_path: bool = False,
     downloadable: bool = False,
     reads_classes: bool = False,
+    wraps: bool = False,
 ):
     """Register a loader under ``name``. ``expects`` says what PATH must hold (for
     ``deepscope datasets`` and for error messages); ``downloadable`` sets take PATH or, without
     it, the cache that ``--download`` fills. A ``reads_classes`` loader takes ``classes``, the
     spec's ``classes=`` names (or None), and may skip decoding the samples of other classes --
-    it must still return every class, split as without the hint (``subset`` selects them)."""
+    it must still return every class, split as without the hint (``subset`` selects them).
+    A ``wraps`` loader takes another data spec as PATH and gets the spec's ``classes=`` /
+    ``per_class=`` settings with it: they select the wrapped data's samples (``pairs:`` makes
+    pairs of the selected images, which have no classes of their own)."""
     return DATASETS.register(
         name,
         kind=kind,
@@ -41,6 +45,7 @@ def register_dataset(
         needs_path=needs_path,
         downloadable=downloadable,
         reads_classes=reads_classes,
+        wraps=wraps,
     )
 
 
@@ -60,7 +65,8 @@ def load(spec: str, *, val_fraction: float = 0.1, seed: int = 0, download: bool 
         name, _, query = name.partition("?")
         where = f"?{query}{':' + where if where else ''}"
     entry = DATASETS.get(name)
-    own, generic = _generic_options(where)  # classes= / per_class= work for every loader
+    # classes= / per_class= work for every loader; a wrapper's go to the spec it wraps
+    own, generic = (where, {}) if entry.meta.get("wraps") else _generic_options(where)
     path = Path(own).expanduser() if own else None
     part, sep, _ = own.partition("?")
     if not sep and "=" in part:  # 'addition:digits=2': settings only, no path

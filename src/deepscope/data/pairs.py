@@ -33,7 +33,9 @@ def make_pairs(x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> 
     members = [torch.nonzero(y == c).flatten() for c in classes]
     n = min(len(m) for m in members) - 1  # pairs (i, i+1) per class
     if n < 1:
-        raise DataError("Pairs need at least 2 images of every class.")
+        counts = {int(c): len(m) for c, m in zip(classes, members)}
+        short = [c for c, count in counts.items() if count < 2]
+        raise DataError(f"Pairs need at least 2 images of every class; class {short[0]} has {counts[short[0]]}.")
     table = torch.stack([index[: n + 1] for index in members])  # (K, n+1): the first n+1 images of each class
     steps = torch.arange(n)
     anchors, partners = [], []
@@ -60,7 +62,10 @@ def pairs(data: Dataset, seed: int = 0) -> Dataset:
     for name in ("train", "val", "test"):
         x, y = data.split(name).tensors[:2]
         if len(x):
-            splits[name] = TensorDataset(*make_pairs(x, y, generator))
+            try:
+                splits[name] = TensorDataset(*make_pairs(x, y, generator))
+            except DataError as error:
+                raise DataError(f"The {name} split of {data.name!r}: {error}") from None
         else:
             splits[name] = TensorDataset(x.new_zeros((0, 2, *x.shape[1:])), torch.zeros(0))
     return Dataset(
@@ -81,8 +86,9 @@ def pairs(data: Dataset, seed: int = 0) -> Dataset:
     "pairs",
     kind="image",
     needs_path=True,
-    expects="a labelled image data spec, e.g. pairs:mnist:PATH",
+    expects="a labelled image data spec, e.g. pairs:mnist:PATH (?per_class=N selects its images)",
     summary="metric learning: balanced same-class / different-class image pairs (Keras mnist_siamese)",
+    wraps=True,
 )
 def load_pairs(path: Path | None, *, val_fraction: float = 0.1, seed: int = 0, download: bool = False) -> Dataset:
     inner = str(path) if path is not None else ""
