@@ -201,7 +201,10 @@ CASES = [
     (["generate", "{RUN}"], "draws images from generative runs (dcgan, mnist_acgan"),
     (["generate", "{RUN}", "--n", "0"], "`--n` must be an int in [1, 400]. Received: --n='0'"),
     (["generate", "{RUN}", "--n", "100000"], "`--n` must be an int in [1, 400]"),
-    (["train", "mnist_acgan", "--judge", "{FIFO}"], "`--judge` must be a run folder. Received: --judge='{FIFO}', a file"),
+    (
+        ["train", "mnist_acgan", "--judge", "{FIFO}"],
+        "`--judge` must be a run folder. Received: --judge='{FIFO}', a file",
+    ),
     (["train", "mnist_acgan", "--data", "digits"], "divide by 4 and are >= 20 for mnist_acgan"),
     (["train", "lecture_cnn", "--arg", "=3"], "`--arg` must be NAME=VALUE"),
     (["train", "mnist_siamese", "--data", "pairs:pairs:digits"], "not another pairs or pretext spec"),
