@@ -113,6 +113,31 @@ def test_one_epoch_of_mnist_acgan_writes_history_scores_and_grids(tmp_path, smal
     assert all(m is not judge for m in gan.modules()) and not any(k.startswith("judge") for k in gan.state_dict())
 
 
+class _CrashInEpoch2(ds.train.Callback):
+    def on_batch_end(self, state, step, loss):
+        if state.epoch == 1:  # epochs completed: the first step of epoch 2
+            raise KeyboardInterrupt
+
+
+def test_a_judged_gan_cut_short_resumes_with_its_judge(tmp_path, mnist_dir):
+    from deepscope import runs
+
+    spec = f"mnist:{mnist_dir}?per_class=10&test_per_class=4"
+    judge = runs.train("softmax_regression", spec, epochs=1, out=tmp_path / "judge", progress=False)
+    settings = dict(model_args={"width": 4, "d_width": 4}, epochs=2, batch_size=25, progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        runs.train(
+            "mnist_acgan", spec, judge=judge.path, out=tmp_path / "gan", callbacks=[_CrashInEpoch2()], **settings
+        )
+    first = (tmp_path / "gan" / "history.csv").read_text().splitlines()
+    assert len(first) == 2 and "frechet" in first[0]  # epoch 1 was judged before the cut
+    resumed = runs.resume(tmp_path / "gan", progress=False)
+    assert [int(row["epoch"]) for row in resumed.history] == [1, 2]
+    assert all(math.isfinite(row["frechet"]) and 0 <= row["classifier_score"] <= 1 for row in resumed.history)
+    assert resumed.model.zoo_config["kwargs"] == {"width": 4, "d_width": 4}
+    assert "classifier_score" in runs.open_run(tmp_path / "gan").evaluate("test").scores  # the recorded judge
+
+
 @pytest.mark.slow
 def test_mnist_acgan_reaches_a_classifier_score_of_90_percent_and_a_falling_frechet_distance(tmp_path, mnist_dir):
     """The figure of docs/gans.md: the recipe's epochs, judged by mnist_cnn (2 epochs, ~99%)."""

@@ -36,7 +36,14 @@ class Callback:
         training device: reading it (``float(loss)``) makes the host wait for the device, so
         read it only as often as needed."""
 
-    def on_epoch_end(self, state: TrainState, logs: dict[str, float]) -> None: ...
+    def on_validation_end(self, state: TrainState, logs: dict[str, float]) -> None:
+        """After the epoch's validation, before the monitor is read and the checkpoint saved:
+        scores added to ``logs`` here (a GAN's judge) reach the history, the checkpoint (so a
+        resumed run keeps them) and may be the monitored metric. ``state.epoch`` is the epoch
+        just trained."""
+
+    def on_epoch_end(self, state: TrainState, logs: dict[str, float]) -> None:
+        """After the epoch's checkpoint: a crash here keeps the epoch."""
 
     def on_fit_end(self, state: TrainState) -> None: ...
 

@@ -210,6 +210,8 @@ def fit(
                 "samples_per_s": len(data.train) / max(train_seconds, 1e-9),
             }
             state.epoch = epoch
+            for cb in all_callbacks:  # scores that the history, the checkpoint and the monitor should see
+                cb.on_validation_end(state, logs)
             state.history.append(logs)
             value = logs[monitor]
             improved = best is None or (value > best if higher else value < best)
@@ -232,11 +234,8 @@ def fit(
             if group.is_main:
                 save_checkpoint(path, model, optimizer, schedule, progress_state)
                 _write_history(path / "history.csv", state.history)
-            keys = len(logs)
             for cb in all_callbacks:  # after the save: a crash here keeps the epoch
                 cb.on_epoch_end(state, logs)
-            if len(logs) != keys and group.is_main:  # a callback scored the epoch (a GAN's judge): keep its scores
-                _write_history(path / "history.csv", state.history)
     except KeyboardInterrupt:
         raise _interrupted(path, model, state.epoch) from None
     finally:

@@ -241,7 +241,8 @@ def _is_main_process() -> bool:
 
 
 class SampleQuality(Callback):
-    """After every epoch: ``frechet`` (the Fréchet distance between the judge's features of
+    """After every epoch's validation (before its checkpoint, so a resumed run keeps the
+    scores): ``frechet`` (the Fréchet distance between the judge's features of
     ``real`` images and of as many samples) and, for a conditional GAN, ``classifier_score``,
     added to the epoch's logs (so to ``history.csv``); and the epoch's sample grid saved as
     ``samples/epoch_NNN.safetensors`` in the run folder (uint8 ``images`` (N, C, H, W),
@@ -276,7 +277,7 @@ class SampleQuality(Callback):
         attach_judge(state.model, self.judge)
         self._real_features = judge_features(self.judge, self.real)
 
-    def on_epoch_end(self, state: TrainState, logs: dict[str, float]) -> None:
+    def on_validation_end(self, state: TrainState, logs: dict[str, float]) -> None:
         gan = state.model
         scores = sample_quality(
             gan, self.judge, self._real_features, generator=torch.Generator().manual_seed(self.seed)
