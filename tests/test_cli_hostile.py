@@ -213,6 +213,11 @@ CASES = [
     (["train", "image_ocr", "--data", "words?train=1e9"], "`train` must be a value of type int"),
     (["train", "image_ocr", "--data", "words?width=100000"], "`width` must be an int in [16, 2048]"),
     (["datasets", "--check", "words:/etc"], "Dataset 'words' takes settings, not a path"),
+    # ----- lessons
+    (["lesson", "decent"], "Unknown lesson 'decent'. Did you mean 'descent'"),
+    (["lesson", "descent", "--seed", "-1"], "`--seed` must be an int >= 0. Received: --seed='-1'"),
+    (["lesson", "descent", "--out", "{FILE}"], "`--out` must be a folder"),
+    (["lesson", "descent", "--data", "digits"], "`data` must be None: the descent lesson makes its own numbers"),
     # ----- usage
     (["train"], "`model` must be a zoo model name (see `deepscope zoo`)"),
     (["train", "mnist_cn"], "Unknown model 'mnist_cn'. Did you mean 'mnist_cnn'"),

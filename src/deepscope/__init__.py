@@ -29,6 +29,7 @@ _SUBMODULES = (
     "recipe",
     "limits",
     "notebook",
+    "lessons",
 )
 
 __all__ = ["__version__", "finetune", "fit", "open_run", "tune", *_SUBMODULES]

@@ -1037,6 +1037,26 @@ def cmd_conv(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lesson(args: argparse.Namespace) -> int:
+    """List the lessons, or run one into a folder and say what it wrote and measured."""
+    from deepscope import lessons
+
+    if not args.name:
+        _print(f"{'lesson':<10} what it shows")
+        for name in lessons.lesson_names():
+            meta = lessons.get(name).meta
+            data = f" (--data SPEC, default {meta['data_default']})" if meta["takes_data"] else ""
+            _print(f"{name:<10} {meta['summary']}{data}")
+        _print("Run one with `deepscope lesson NAME`; its page is lessons/NAME/lesson.html.")
+        return 0
+    result = lessons.run(args.name, args.out, seed=args.seed, data=args.data, echo=_print)
+    _print(f"{result.title}: {len(result.files)} files in {result.out}/ ({result.seconds:.1f} s)")
+    for path in result.files:
+        _print(f"  {path}")
+    _print(f"Page: {result.page.resolve().as_uri()}")
+    return 0
+
+
 def cmd_augment(args: argparse.Namespace) -> int:
     """Originals beside their augmented versions, to look at a policy before training with it."""
     from deepscope import plots
@@ -1656,6 +1676,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=folder, metavar="DIR", help="output folder (default: RUNS_DIR/conv-<image>-<kernel>)")
     p.add_argument("--runs-dir", type=folder, default="runs", help="where the default output folder goes")
     p.set_defaults(func=cmd_conv)
+
+    p = _command(
+        sub,
+        "lesson",
+        "lessons you can watch: gradient descent, mini-batches, autodiff, a net as a fitted program",
+        "run a lesson on how training works: its figures (PNG, and a GIF where motion teaches), "
+        "numbers.json and a self-contained lesson.html, written into --out (default: "
+        "lessons/<name>). Without NAME, list the lessons.",
+    )
+    p.add_argument("name", nargs="?", metavar="NAME", help="the lesson (omit to list them)")
+    p.add_argument("--out", type=folder, metavar="DIR", help="output folder (default: lessons/<name>)")
+    p.add_argument("--seed", type=_int_in(0, 2**32 - 1), default=0, help="random seed (default 0)")
+    p.add_argument("--data", metavar="SPEC", help="image data for the lessons that train (default: digits)")
+    p.set_defaults(func=cmd_lesson)
 
     p = _command(
         sub,

@@ -2,11 +2,15 @@
 with receptive fields, step-by-step records and pooling's shift invariance.
 
 Every op is a reference implementation for small inputs, cross-checked against torch in the
-tests; figures of these results live in ``deepscope.plots.mechanics``.
+tests; figures of these results live in ``deepscope.plots.mechanics``. One exception to
+"numpy only": :func:`grad_check` compares a torch model's autograd gradients with finite
+differences, so it imports torch -- when called, so importing this package stays torch-free.
 """
 
 from deepscope.mechanics.examples import EXAMPLE_IMAGES as EXAMPLE_IMAGES
 from deepscope.mechanics.examples import example_image as example_image
+from deepscope.mechanics.gradcheck import GradCheck as GradCheck
+from deepscope.mechanics.gradcheck import grad_check as grad_check
 from deepscope.mechanics.invariance import ShiftInvariance as ShiftInvariance
 from deepscope.mechanics.invariance import pooling_shift_invariance as pooling_shift_invariance
 from deepscope.mechanics.invariance import shift_image as shift_image
@@ -38,6 +42,7 @@ __all__ = [
     "ConvPipeline",
     "ConvStep",
     "ConvSteps",
+    "GradCheck",
     "KernelStack",
     "ReceptiveField",
     "ShiftInvariance",
@@ -50,6 +55,7 @@ __all__ = [
     "dense",
     "example_image",
     "get_kernel",
+    "grad_check",
     "load_kernel",
     "max_pool2d",
     "padding_amounts",
