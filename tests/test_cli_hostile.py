@@ -218,6 +218,8 @@ CASES = [
     (["lesson", "descent", "--seed", "-1"], "`--seed` must be an int >= 0. Received: --seed='-1'"),
     (["lesson", "descent", "--out", "{FILE}"], "`--out` must be a folder"),
     (["lesson", "descent", "--data", "digits"], "`data` must be None: the descent lesson makes its own numbers"),
+    (["lesson", "descent", "--run", "{RUN}"], "`model` must be None: the descent lesson uses its own model"),
+    (["lesson", "autodiff", "--run", "{RUN}", "--data", "digits"], "`--data` must be left out with --run"),
     # ----- usage
     (["train"], "`model` must be a zoo model name (see `deepscope zoo`)"),
     (["train", "mnist_cn"], "Unknown model 'mnist_cn'. Did you mean 'mnist_cnn'"),

@@ -1049,7 +1049,18 @@ def cmd_lesson(args: argparse.Namespace) -> int:
             _print(f"{name:<10} {meta['summary']}{data}")
         _print("Run one with `deepscope lesson NAME`; its page is lessons/NAME/lesson.html.")
         return 0
-    result = lessons.run(args.name, args.out, seed=args.seed, data=args.data, echo=_print)
+    if args.run:
+        from deepscope import open_run
+        from deepscope.errors import invalid
+
+        if args.data:
+            raise invalid("--data", "left out with --run: the run's own data is used", args.data)
+        run = open_run(args.run, load_data=False)
+        result = lessons.run(
+            args.name, args.out, seed=args.seed, data=run.config["data"]["spec"], model=run.model, echo=_print
+        )
+    else:
+        result = lessons.run(args.name, args.out, seed=args.seed, data=args.data, echo=_print)
     _print(f"{result.title}: {len(result.files)} files in {result.out}/ ({result.seconds:.1f} s)")
     for path in result.files:
         _print(f"  {path}")
@@ -1689,6 +1700,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=folder, metavar="DIR", help="output folder (default: lessons/<name>)")
     p.add_argument("--seed", type=_int_in(0, 2**32 - 1), default=0, help="random seed (default 0)")
     p.add_argument("--data", metavar="SPEC", help="image data for the lessons that train (default: digits)")
+    p.add_argument(
+        "--run",
+        type=run_folder,
+        metavar="RUN",
+        help="autodiff: check your own trained classifier (a run folder) instead of the lesson's net",
+    )
     p.set_defaults(func=cmd_lesson)
 
     p = _command(

@@ -116,3 +116,20 @@ def test_agreement_figure_takes_grad_checks_only():
         draw.grad_agreement_figure({"worst": 0.0})
     with pytest.raises(InvalidArgumentError, match="one per eps"):
         draw.eps_sweep_figure([1e-2, 1e-3], {"float64": [1.0]})
+
+
+def test_the_lesson_checks_a_users_own_classifier(tmp_path):
+    from deepscope import lessons, zoo
+
+    model = zoo.create("lecture_cnn", in_shape=(1, 8, 8), num_classes=10, seed=1)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    result = lessons.run("autodiff", tmp_path, data="digits", model=model)
+    assert result.numbers["model"] == "Sequential on 16 samples of digits" and result.numbers["data"] == "digits"
+    assert result.numbers["worst_rel_error"] < 1e-6  # float64, up to 256 entries of each parameter
+    assert result.numbers["entries_checked"] < sum(p.numel() for p in model.parameters())  # sampled
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # the user's model is untouched
+    assert "--run RUN (a Sequential reading digits)" in result.page.read_text()
+    with pytest.raises(InvalidArgumentError, match="`run` must be a classification run"):
+        lessons.run("autodiff", tmp_path / "x", data="series:Airline", model=model)
+    with pytest.raises(InvalidArgumentError, match=r"`model` must be None: the descent lesson uses its own model"):
+        lessons.run("descent", tmp_path / "y", data="digits", model=model)

@@ -11,12 +11,13 @@ import torch
 
 from deepscope import data as datasets
 from deepscope import zoo
+from deepscope.errors import invalid
 from deepscope.lessons.base import LessonPage, Table, register_lesson
 from deepscope.mechanics.gradcheck import GradCheck, backward_graph, grad_check
 from deepscope.plots import save_figure
 from deepscope.plots.lessons_autodiff import eps_sweep_figure, grad_agreement_figure, save_backward_graph
 
-__all__ = ["BATCH", "EPS", "HIDDEN", "SWEEP", "autodiff", "lesson_batch", "lesson_model"]
+__all__ = ["BATCH", "EPS", "HIDDEN", "SWEEP", "USER_ENTRIES", "autodiff", "lesson_batch", "lesson_model", "user_batch"]
 
 HIDDEN = 8  # 64 -> 8 -> 10: 610 parameters, every one of them checked
 BATCH = 16  # digits samples the loss is averaged over
@@ -24,6 +25,7 @@ EPS = 1e-6  # the finite-difference step of the main check
 TOLERANCE = 1e-6  # float64 autograd and finite differences agree to better than this
 SWEEP = tuple(10.0**-k for k in range(1, 11))  # eps from 1e-1 to 1e-10
 SWEEP_ENTRIES = 16  # entries per parameter in each sweep point (drawn with the seed)
+USER_ENTRIES = 256  # a user's model (--run): entries checked per parameter, drawn with the seed
 
 
 def lesson_batch(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -39,18 +41,51 @@ def lesson_model(seed: int) -> torch.nn.Module:
     return zoo.create("mlp", in_shape=(1, 8, 8), num_classes=10, hidden=HIDDEN, seed=seed)
 
 
+def user_batch(model: torch.nn.Module, spec: str, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``BATCH`` validation samples (else training samples) of the classification data
+    ``spec`` that a user's ``model`` reads, chosen with ``seed``: x (B, ...), y (B,)."""
+    data = datasets.load(spec, seed=seed)
+    if data.task != "classification" or not data.classes:
+        raise invalid("run", "a classification run (the check differentiates the cross-entropy of its logits)", spec)
+    split = data.val if len(data.val) else data.train
+    x, y = split.tensors[:2]
+    pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:BATCH]
+    return x[pick], y[pick]
+
+
 @register_lesson(
     "autodiff",
     order=3,
     title="Automatic differentiation, checked against finite differences",
-    summary="the two-layer net's backward graph; autograd vs finite differences for every parameter",
+    summary="the two-layer net's backward graph; autograd vs finite differences for every parameter "
+    "(--run RUN: your own classifier's)",
+    takes_model=True,
 )
-def autodiff(out: Path, *, seed: int, data: str | None, echo: Callable[[str], None]) -> LessonPage:
-    x, y = lesson_batch(seed)
-    model = lesson_model(seed)
-    echo(f"grad check of the two-layer net on {BATCH} digits (float64, every entry)")
-    check = grad_check(model, x, y, eps=EPS, max_entries_per_param=None)
-    single = grad_check(model, x, y, eps=EPS, max_entries_per_param=None, dtype="float32")
+def autodiff(
+    out: Path,
+    *,
+    seed: int,
+    data: str | None,
+    echo: Callable[[str], None],
+    model: torch.nn.Module | None = None,
+) -> LessonPage:
+    """The lecture's two-layer net, every weight checked; or ``model``, a user's trained
+    classifier reading ``data``, with up to USER_ENTRIES entries of each parameter checked."""
+    own = model is not None
+    if own:
+        if not isinstance(model, torch.nn.Module):
+            raise invalid("model", "a torch.nn.Module", type(model).__name__)
+        x, y = user_batch(model, data, seed)
+        entries, subject = USER_ENTRIES, f"{type(model).__name__} on {BATCH} samples of {data}"
+    else:
+        x, y = lesson_batch(seed)
+        model = lesson_model(seed)
+        entries, subject = None, f"the two-layer net on {BATCH} digits"
+    echo(
+        f"grad check of {subject} (float64, {'every entry' if entries is None else f'<= {entries} entries a parameter'})"
+    )
+    check = grad_check(model, x, y, eps=EPS, max_entries_per_param=entries, seed=seed)
+    single = grad_check(model, x, y, eps=EPS, max_entries_per_param=entries, dtype="float32", seed=seed)
     echo(f"finite-difference step sweep over {len(SWEEP)} values of eps")
     sweep = {
         dtype: [
@@ -70,7 +105,7 @@ def autodiff(out: Path, *, seed: int, data: str | None, echo: Callable[[str], No
     best64 = min(range(len(SWEEP)), key=lambda i: sweep["float64"][i])
     ops = [node.label for node in graph.nodes if node.kind == "op"]
     numbers = {
-        "model": f"mlp(hidden={HIDDEN}) on 8x8 digits",
+        "model": subject if own else f"mlp(hidden={HIDDEN}) on 8x8 digits",
         "parameters": sum(p.size for p in check.params),
         "entries_checked": check.checked,
         "batch": BATCH,
@@ -86,12 +121,17 @@ def autodiff(out: Path, *, seed: int, data: str | None, echo: Callable[[str], No
         "best_eps_float64": SWEEP[best64],
         "graph": {"engine": engine, "nodes": len(graph.nodes), "edges": len(graph.edges), "ops": ops},
     }
+    what = (
+        f"checked of {subject} (cross-entropy, float64; up to {USER_ENTRIES} entries of each parameter, "
+        "drawn with the seed)"
+        if own
+        else f"of the two-layer net (64 -> {HIDDEN} -> 10, cross-entropy on {BATCH} digits, float64)"
+    )
     paragraph = (
         f"Autograd computes every gradient of the loss in one backward pass through the graph that the forward "
-        f"pass recorded. Here it is checked the slow way: for each of the {check.checked} weights of the "
-        f"two-layer net (64 -> {HIDDEN} -> 10, cross-entropy on {BATCH} digits, float64), nudge the weight by "
-        f"+-{EPS:g}, recompute the loss, and take the slope (L(w+eps) - L(w-eps)) / (2 eps). The worst relative "
-        f"error, max|autograd - numeric| / max(|autograd|, |numeric|) per parameter, is "
+        f"pass recorded. Here it is checked the slow way: for each of the {check.checked} weights {what}, "
+        f"nudge the weight by +-{EPS:g}, recompute the loss, and take the slope (L(w+eps) - L(w-eps)) / (2 eps). "
+        f"The worst relative error, max|autograd - numeric| / max(|autograd|, |numeric|) per parameter, is "
         f"{check.worst_rel_error:.1e} ({worst.name}). The same check in float32 is off by "
         f"{single.worst_rel_error:.1e}: the loss's roundoff divided by a tiny eps swamps the slope, which is "
         f"why gradient checks run in float64 (and why eps can be neither too large nor too small, see the "
@@ -101,7 +141,10 @@ def autodiff(out: Path, *, seed: int, data: str | None, echo: Callable[[str], No
     )
     table = Table(f"Autograd against finite differences (eps={EPS:g}, float64)", GradCheck.COLUMNS, check.rows())
     figures = [
-        (graph_path, f"The backward graph of the two-layer net's loss (drawn with {engine})."),
+        (
+            graph_path,
+            f"The backward graph of {'the model' if own else 'the two-layer net'}'s loss (drawn with {engine}).",
+        ),
         (
             agreement_path,
             "Every weight's gradient from autograd against its finite difference (left; on the diagonal "

@@ -50,14 +50,28 @@ COURSE = ("descent", "minibatch", "autodiff", "program", "overfit", "rnn")
 
 
 def register_lesson(
-    name: str, *, order: int, title: str, summary: str, takes_data: bool = False, data_default: str = ""
+    name: str,
+    *,
+    order: int,
+    title: str,
+    summary: str,
+    takes_data: bool = False,
+    data_default: str = "",
+    takes_model: bool = False,
 ):
     """Register a lesson under ``name``. ``order``: its place in the course (``deepscope
     lesson`` lists by it); ``summary``: one line for that list; ``takes_data``: the lesson
     trains on an image data spec (``--data``, default ``data_default``), else ``--data`` is
-    refused."""
+    refused; ``takes_model``: the lesson can work on the user's own trained model (``--run``),
+    passed to it as ``model=`` with its data spec as ``data=``."""
     return LESSONS.register(
-        name, order=order, title=title, summary=summary, takes_data=takes_data, data_default=data_default
+        name,
+        order=order,
+        title=title,
+        summary=summary,
+        takes_data=takes_data,
+        data_default=data_default,
+        takes_model=takes_model,
     )
 
 
@@ -142,16 +156,29 @@ def run(
     *,
     seed: int = 0,
     data: str | None = None,
+    model: Any = None,
     echo: Callable[[str], None] = lambda line: None,
 ) -> LessonResult:
     """Run lesson ``name`` (``deepscope lesson`` lists them) into folder ``out`` (default
     ``lessons/<name>``): its figures, ``numbers.json`` and ``lesson.html``. ``seed`` makes it
     repeatable; ``data``: an image data spec for the lessons that train on images (default
-    the built-in digits). ``echo`` receives progress lines."""
+    the built-in digits). ``model``: the user's own trained ``nn.Module`` for the lessons that
+    take one (``autodiff``), with ``data`` the spec of the data it reads. ``echo`` receives
+    progress lines."""
     entry = get(name)
+    if model is not None:
+        if not entry.meta["takes_model"]:
+            takers = [n for n in lesson_names() if LESSONS.get(n).meta["takes_model"]]
+            raise invalid(
+                "model",
+                f"None: the {name} lesson uses its own model (--run is for {', '.join(takers)})",
+                type(model).__name__,
+            )
+        if data is None:
+            raise invalid("data", "the data spec the model reads, given with model=", data)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         raise invalid("seed", "an int in [0, 2**32)", seed)
-    if data is not None and not entry.meta["takes_data"]:
+    if data is not None and model is None and not entry.meta["takes_data"]:
         takers = [n for n in lesson_names() if LESSONS.get(n).meta["takes_data"]]
         raise invalid(
             "data", f"None: the {name} lesson makes its own numbers (--data is for {', '.join(takers)})", data
@@ -161,15 +188,20 @@ def run(
         raise invalid("out", "a folder (or a path where one can be made)", f"{out} (a file)")
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    page = entry.builder(out, seed=seed, data=data or entry.meta["data_default"] or None, echo=echo)
+    extra = {"model": model} if model is not None else {}
+    page = entry.builder(out, seed=seed, data=data or entry.meta["data_default"] or None, echo=echo, **extra)
     seconds = time.perf_counter() - started
     numbers = {**page.numbers, "seconds": seconds, "seed": seed}
-    if entry.meta["takes_data"]:
+    if entry.meta["takes_data"] or model is not None:
         numbers["data"] = data or entry.meta["data_default"]
     numbers_path = out / "numbers.json"
     atomic_write(numbers_path, lambda tmp: tmp.write_text(json.dumps(_jsonable(numbers), indent=2), encoding="utf-8"))
     page_path = out / "lesson.html"
-    text = _page_html(name, entry.meta["title"], page, numbers, seed, data)
+    if model is not None:
+        command = f"deepscope lesson {name} --run RUN (a {type(model).__name__} reading {data})"
+    else:
+        command = f"deepscope lesson {name} --seed {seed}" + (f" --data {data}" if data else "")
+    text = _page_html(entry.meta["title"], page, numbers, command)
     atomic_write(page_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     files = [path for path, _ in page.figures] + [numbers_path, page_path]
     return LessonResult(name, entry.meta["title"], out, files, numbers, seconds, page_path, list(page.tables))
@@ -199,7 +231,7 @@ def format_number(value: Any) -> str:
 _MIME = {".png": "image/png", ".gif": "image/gif"}
 
 
-def _page_html(name: str, title: str, page: LessonPage, numbers: dict[str, Any], seed: int, data: str | None) -> str:
+def _page_html(title: str, page: LessonPage, numbers: dict[str, Any], command: str) -> str:
     """One self-contained page: the paragraph, every figure embedded, the tables, the command."""
     e = html.escape
     parts = [
@@ -225,7 +257,6 @@ def _page_html(name: str, title: str, page: LessonPage, numbers: dict[str, Any],
         head = "".join(f"<th>{e(str(c))}</th>" for c in table.columns)
         body = "".join("<tr>" + "".join(f"<td>{e(format_number(v))}</td>" for v in row) + "</tr>" for row in table.rows)
         parts.append(f"<h2>{e(table.title)}</h2><table><tr>{head}</tr>{body}</table>")
-    command = f"deepscope lesson {name} --seed {seed}" + (f" --data {data}" if data else "")
     parts.append(
         f"<p>Made by <code>{e(command)}</code> in {numbers['seconds']:.1f} s; "
         "the numbers are in <code>numbers.json</code> beside this page.</p></body></html>"
