@@ -279,7 +279,8 @@ def data_spec(model: str, spec: str) -> str:
     entry = zoo.info(model)
     if not isinstance(spec, str) or not spec:
         raise invalid("data", "a data spec string such as 'digits' or 'mnist:PATH'", spec)
-    if entry.data_options and data_module.DATASETS.get(spec.partition(":")[0]).meta["kind"] == entry.kind:
+    name = spec.partition(":")[0].partition("?")[0]  # "imdb:D?maxlen=80" and "imdb?maxlen=80"
+    if entry.data_options and data_module.DATASETS.get(name).meta["kind"] == entry.kind:
         return data_module.spec_with_options(spec, entry.data_options)
     return spec
 

@@ -195,3 +195,18 @@ def test_evaluate_on_an_empty_split_says_so(digits, tmp_path):
     assert run.monitor == "accuracy"  # no validation data: the training-set metric chose the weights
     with pytest.raises(InvalidArgumentError, match="`split` must be a split with samples"):
         run.evaluate("val")
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("imdb", "imdb?maxlen=120&max_words=20000"),
+        ("imdb?maxlen=80", "imdb?maxlen=80&max_words=20000"),  # settings without a path
+        ("imdb:/data/aclImdb?max_words=5000", "imdb:/data/aclImdb?max_words=5000&maxlen=120"),
+        ("digits", "digits"),  # not the entry's kind of data: left alone (the model refuses it later)
+    ],
+)
+def test_a_models_loader_settings_join_the_spec_where_it_leaves_them_out(spec, expected):
+    from deepscope.runs import data_spec
+
+    assert data_spec("imdb_lstm", spec) == expected
