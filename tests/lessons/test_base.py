@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
 
 import numpy as np
@@ -49,6 +50,8 @@ def test_a_lesson_writes_its_figures_numbers_and_one_page_with_everything_inside
     assert f"data:image/gif;base64,{gif}" in page and "data:image/png;base64," in page  # no file links
     assert "Descend &lt;carefully&gt;." in page and "<td>inf</td>" in page and "<td>0.25</td>" in page
     assert "deepscope lesson toy --seed 3" in page
+    inline = result._repr_html_()  # a notebook shows the page in a frame
+    assert inline.startswith("<iframe srcdoc=") and html.escape(page, quote=True) in inline
     from PIL import Image
 
     with Image.open(tmp_path / "out" / "steps.gif") as gif_image:

@@ -149,6 +149,11 @@ class LessonResult:
     page: Path
     tables: list[Table] = field(default_factory=list)
 
+    def _repr_html_(self) -> str:
+        """In a notebook: the lesson's page inline, in a frame of its own (its styles stay inside)."""
+        text = html.escape(self.page.read_text(encoding="utf-8"), quote=True)
+        return f'<iframe srcdoc="{text}" style="width:100%;height:900px;border:1px solid #ddd"></iframe>'
+
 
 def run(
     name: str,
