@@ -76,8 +76,10 @@ def test_sample_refuses_a_bad_count():
 
 
 def test_bad_sizes_fail_at_construction():
-    with pytest.raises(InvalidArgumentError, match="`layers` must be a positive int"):
+    with pytest.raises(InvalidArgumentError, match=r"`layers` must be an int in \[1, 4096\]. Received: layers=0"):
         small(layers=0)
+    with pytest.raises(InvalidArgumentError, match=r"`channels` must be an int in \[1, 4096\]"):
+        small(channels=10**9)  # refused before anything is allocated
     with pytest.raises(InvalidArgumentError, match="`kernel_size` must be an odd positive int"):
         small(kernel_size=4)
 

@@ -16,6 +16,7 @@ from torch import nn
 
 from deepscope.errors import invalid
 from deepscope.recipe import Recipe
+from deepscope.zoo.checks import bounded_int, image_shape
 from deepscope.zoo.registry import register
 
 __all__ = [
@@ -30,15 +31,6 @@ __all__ = [
 ]
 
 
-def _check_image_shape(in_shape: tuple[int, ...], multiple: int, name: str) -> tuple[int, int, int]:
-    if len(in_shape) != 3 or min(in_shape) < 1:
-        raise invalid("in_shape", "(channels, height, width)", in_shape)
-    c, h, w = in_shape
-    if h % multiple or w % multiple:
-        raise invalid("in_shape", f"an image whose height and width divide by {multiple} for {name}", in_shape)
-    return c, h, w
-
-
 class ConvAutoencoder(nn.Module):
     """Keras' mnist_denoising_autoencoder layout: two stride-2 convolutions (32, 64 filters)
     to a ``latent_dim`` code, and two stride-2 transposed convolutions back.
@@ -49,9 +41,8 @@ class ConvAutoencoder(nn.Module):
 
     def __init__(self, in_shape: tuple[int, int, int], latent_dim: int = 16) -> None:
         super().__init__()
-        c, h, w = _check_image_shape(in_shape, 4, "a convolutional autoencoder (two stride-2 layers)")
-        if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or not 1 <= latent_dim <= 4096:
-            raise invalid("latent_dim", "an int in [1, 4096]", latent_dim)
+        c, h, w = image_shape(in_shape, "a convolutional autoencoder (two stride-2 layers)", multiple=4)
+        bounded_int(latent_dim, "latent_dim", 4096)
         self.latent_dim, self.hidden = latent_dim, (64, h // 4, w // 4)
         self.encoder = nn.Sequential(
             nn.Conv2d(c, 32, 3, stride=2, padding=1),
@@ -110,10 +101,8 @@ class VariationalAutoencoder(nn.Module):
 
     def __init__(self, in_shape: tuple[int, int, int], latent_dim: int = 2, hidden: int = 512) -> None:
         super().__init__()
-        if len(in_shape) != 3:
-            raise invalid("in_shape", "(channels, height, width)", in_shape)
-        if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or not 1 <= latent_dim <= 1024:
-            raise invalid("latent_dim", "an int in [1, 1024]", latent_dim)
+        image_shape(in_shape, "variational_autoencoder")
+        bounded_int(latent_dim, "latent_dim", 1024)
         size = in_shape[0] * in_shape[1] * in_shape[2]
         self.latent_dim, self.in_shape = latent_dim, tuple(in_shape)
         self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(size, hidden), nn.ReLU())  # (N, hidden)
@@ -189,8 +178,7 @@ class WhatWhereAutoencoder(nn.Module):
 
     def __init__(self, in_shape: tuple[int, int, int], features: tuple[int, ...] = (8, 16, 32, 64, 128)) -> None:
         super().__init__()
-        if len(in_shape) != 3:
-            raise invalid("in_shape", "(channels, height, width)", in_shape)
+        image_shape(in_shape, "mnist_swwae")
         features = tuple(int(f) for f in features)
         if not 1 <= len(features) <= 8 or min(features) < 1:
             raise invalid("features", "1 to 8 positive feature counts, one per level", features)

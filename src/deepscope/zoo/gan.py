@@ -17,6 +17,7 @@ from torch import nn
 
 from deepscope.errors import InvalidArgumentError, invalid
 from deepscope.recipe import Recipe
+from deepscope.zoo.checks import bounded_int, image_shape
 from deepscope.zoo.registry import register
 
 __all__ = ["GAN", "dcgan", "mnist_acgan"]
@@ -114,23 +115,6 @@ class GAN(nn.Module):
 
 
 # ----------------------------------------------------------------------------- DCGAN
-def _check_shape(in_shape: tuple[int, ...], smallest: int, name: str) -> tuple[int, int, int]:
-    if len(in_shape) != 3 or min(in_shape) < 1:
-        raise invalid("in_shape", "(channels, height, width)", in_shape)
-    c, h, w = in_shape
-    if h % 4 or w % 4 or min(h, w) < smallest:
-        raise invalid(
-            "in_shape", f"an image whose height and width divide by 4 and are >= {smallest} for {name}", in_shape
-        )
-    return c, h, w
-
-
-def _check_size(value: int, name: str, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
-        raise invalid(name, f"an int in [1, {high}]", value)
-    return value
-
-
 def _to_unit(x: torch.Tensor) -> torch.Tensor:
     """The references' tanh output in [-1, 1], mapped to the data's [0, 1]."""
     return (torch.tanh(x) + 1) / 2
@@ -215,9 +199,9 @@ def _radford_init(module: nn.Module) -> None:
 )
 def dcgan(in_shape: tuple[int, int, int], num_classes: int, latent_dim: int = 100, width: int = 64) -> GAN:
     """DCGAN (Radford et al. 2016) for small images: project to 7x7, two transposed convolutions up."""
-    shape = _check_shape(in_shape, 8, "dcgan (two stride-2 layers)")
-    _check_size(latent_dim, "latent_dim", 4096)
-    _check_size(width, "width", 1024)
+    shape = image_shape(in_shape, "dcgan (two stride-2 layers)", multiple=4, smallest=8)
+    bounded_int(latent_dim, "latent_dim", 4096)
+    bounded_int(width, "width", 1024)
     model = GAN(DCGANGenerator(shape, latent_dim, width), DCGANDiscriminator(shape, width), latent_dim, 0, False)
     _radford_init(model)
     return model
@@ -320,10 +304,10 @@ def mnist_acgan(
     in_shape: tuple[int, int, int], num_classes: int, latent_dim: int = 100, width: int = 96, d_width: int = 32
 ) -> GAN:
     """Keras' mnist_acgan: class-conditional generator; discriminator with real/fake and class heads."""
-    shape = _check_shape(in_shape, 20, "mnist_acgan (a 5x5 'valid' and two stride-2 layers)")
-    _check_size(latent_dim, "latent_dim", 4096)
-    _check_size(width, "width", 1024)
-    _check_size(d_width, "d_width", 1024)
+    shape = image_shape(in_shape, "mnist_acgan (a 5x5 'valid' and two stride-2 layers)", multiple=4, smallest=20)
+    bounded_int(latent_dim, "latent_dim", 4096)
+    bounded_int(width, "width", 1024)
+    bounded_int(d_width, "d_width", 1024)
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or not 2 <= num_classes <= 10_000:
         raise invalid("num_classes", "an int in [2, 10000] (an AC-GAN generates images of a class)", num_classes)
     return GAN(

@@ -18,6 +18,7 @@ from torch import nn
 from deepscope.errors import invalid
 from deepscope.nn.masked import GatedLayer
 from deepscope.recipe import Recipe
+from deepscope.zoo.checks import bounded_int, image_shape
 from deepscope.zoo.registry import register
 
 __all__ = ["PixelCNN", "pixelcnn"]
@@ -46,10 +47,8 @@ class PixelCNN(nn.Module):
     ):
         super().__init__()
         for name, value in (("channels", channels), ("layers", layers), ("hidden", hidden)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise invalid(name, "a positive int", value)
-        if len(in_shape) != 3:
-            raise invalid("in_shape", "(C, H, W)", in_shape)
+            bounded_int(value, name, 4096)
+        image_shape(in_shape, "pixelcnn")
         self.in_shape = tuple(int(s) for s in in_shape)
         c = self.in_shape[0]
         self.stacks = nn.ModuleList(
