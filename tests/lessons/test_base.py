@@ -72,6 +72,8 @@ def test_bad_names_seeds_data_and_folders_are_named(toy_lesson, tmp_path):
 
 
 def test_animation_frames_must_share_one_size(tmp_path):
+    with pytest.raises(InvalidArgumentError, match="`figures` must be at least one figure"):
+        save_animation([], tmp_path / "x.gif")
     with pytest.raises(InvalidArgumentError, match="`figures` must be frames of one size"):
         save_animation([plots.new_figure(3, 2), plots.new_figure(4, 2)], tmp_path / "x.gif")
     assert not (tmp_path / "x.gif").exists()

@@ -99,6 +99,8 @@ def save_animation(figures: Sequence[Figure], path: str | Path, duration_ms: int
 
     from deepscope.plots import figure_png, save_gif
 
+    if not figures:
+        raise invalid("figures", "at least one figure", figures)
     frames = []
     for fig in figures:
         frames.append(Image.open(io.BytesIO(figure_png(fig))).convert("RGB"))
