@@ -12,6 +12,9 @@ from deepscope.nn import Capsule
 from deepscope.recipe import Recipe
 from deepscope.zoo.registry import register
 
+# What the three CPU budget recipes share: Keras' augmentation, AdamW one-cycle, batch 64.
+CPU_RECIPE = Recipe(batch_size=64, optimizer="adamw", weight_decay=1e-4, schedule="onecycle", augment="flip+shift=0.1")
+
 __all__ = ["BasicBlock", "Bottleneck", "CapsuleNet", "cifar10_cnn", "cifar10_cnn_capsule", "cifar10_resnet"]
 
 
@@ -24,15 +27,7 @@ __all__ = ["BasicBlock", "Bottleneck", "CapsuleNet", "cifar10_cnn", "cifar10_cnn
     # constant RMSprop 1e-4, in 16 of Keras' 25 epochs (about 20-25 minutes on 2 CPU cores).
     # 8 epochs reached 73.36% on the validation split (seed 0) and 16 reached 78.12%, so 16 it
     # is; benchmarks/cifar10.py measures it (docs/cifar.md).
-    recipe=Recipe(
-        epochs=16,
-        batch_size=64,
-        optimizer="adamw",
-        lr=2e-3,
-        weight_decay=1e-4,
-        schedule="onecycle",
-        augment="flip+shift=0.1",
-    ),
+    recipe=CPU_RECIPE.with_overrides(epochs=16, lr=2e-3),
     example_shape=(3, 32, 32),
 )
 def cifar10_cnn(in_shape: tuple[int, int, int], num_classes: int) -> nn.Sequential:
@@ -132,15 +127,7 @@ def _units_per_stage(depth: int, version: int) -> int:
     # The CPU budget (ResNet20 v1: an estimated 4-5 minutes an epoch on 2 cores): 5 one-cycle epochs with
     # Keras' augmentation. Keras' full recipe -- Adam 1e-3, L2 1e-4, batch 32, 200 epochs, the
     # rate cut at epochs 80/120/160/180 -- is a GPU command in docs/cifar.md.
-    recipe=Recipe(
-        epochs=5,
-        batch_size=64,
-        optimizer="adamw",
-        lr=3e-3,
-        weight_decay=1e-4,
-        schedule="onecycle",
-        augment="flip+shift=0.1",
-    ),
+    recipe=CPU_RECIPE.with_overrides(epochs=5, lr=3e-3),
     example_shape=(3, 32, 32),
 )
 def cifar10_resnet(
@@ -220,15 +207,7 @@ class CapsuleNet(nn.Module):
     "79% after 15, 83% after 30 (Adam 1e-3, batch 128, shifts of 10% and flips)",
     # Keras: Adam 1e-3, batch 128, 100 epochs. The CPU budget (an estimated 5 minutes an epoch on 2 cores):
     # 6 one-cycle epochs with Keras' augmentation.
-    recipe=Recipe(
-        epochs=6,
-        batch_size=64,
-        optimizer="adamw",
-        lr=2e-3,
-        weight_decay=1e-4,
-        schedule="onecycle",
-        augment="flip+shift=0.1",
-    ),
+    recipe=CPU_RECIPE.with_overrides(epochs=6, lr=2e-3),
     example_shape=(3, 32, 32),
 )
 def cifar10_cnn_capsule(
